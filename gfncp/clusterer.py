@@ -1,0 +1,226 @@
+"""The public clusterer: a trained NCP or GFNCP network behind plain numpy methods.
+
+    model = gfncp.load_pretrained("gfncp-mog2d")
+    model.greedy(X)                      -> (N,) canonical labels
+    model.sample(X, n_samples, seed)     -> Samples(labels (S, N), log_prob (S,))
+    model.log_prob(X, labels)            -> float, points taken in X's row order
+    model.trace(X, seed)                 -> Trace (per-step record for the animation)
+
+Every method accepts an optional `order` (a permutation of X's rows: the order in which
+points are fed to the sequential policy); labels always come back in X's row order,
+canonical. Inference runs under torch.inference_mode() on float32 CPU tensors.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .inference import Beam, Forced, Greedy, Sample, run_policy
+from .network import SetNetwork
+from .partitions import canonical_labels, partition_key
+from .teacher import teacher_forced
+
+
+@dataclass
+class Samples:
+    labels: np.ndarray      # (S, N) canonical, X's row order
+    log_prob: np.ndarray    # (S,) log q(labels | X) in the order used
+
+    def distinct(self) -> "DistinctSamples":
+        """Distinct clusterings (deduplicated by label vector), most frequent first."""
+        index: dict[bytes, int] = {}
+        first, counts = [], []
+        for s, row in enumerate(self.labels):
+            key = partition_key(row)
+            if key not in index:
+                index[key] = len(first)
+                first.append(s)
+                counts.append(0)
+            counts[index[key]] += 1
+        first, counts = np.array(first), np.array(counts)
+        rank = np.lexsort((-self.log_prob[first], -counts))
+        return DistinctSamples(self.labels[first[rank]], counts[rank], self.log_prob[first[rank]])
+
+
+@dataclass
+class DistinctSamples:
+    labels: np.ndarray      # (M, N)
+    counts: np.ndarray      # (M,) how many of the S samples were this clustering
+    log_prob: np.ndarray    # (M,) log q of the clustering under the model
+
+
+@dataclass
+class Trace:
+    """Per-step record of one sequential pass, for the step-through animation.
+
+    Step n assigns point `order[n]` (a row of X). options at step n: existing clusters
+    0..K_n-1 (numbered by creation) and "new" = K_n.
+    """
+
+    kind: str
+    order: np.ndarray            # (N,) row index assigned at each step
+    choice: np.ndarray           # (N,) cluster chosen at each step (creation numbering)
+    probs: list                  # N arrays (K_n + 1,): policy probabilities (step 0: [1.0])
+    log_flows: list              # N arrays (K_n + 1,): log-flow (-E) or logit of each option
+    log_flow_in: np.ndarray      # (N,) log-flow of the state before step n (root for n <= 1)
+    log_q: np.ndarray            # (N,) log q of the partial clustering after step n
+    log_root: float
+
+    @property
+    def n_steps(self) -> int:
+        return len(self.order)
+
+    def labels_at(self, n: int) -> np.ndarray:
+        """(N,) cluster of every row of X after step n (-1 = not yet assigned)."""
+        out = np.full(len(self.order), -1, dtype=np.int64)
+        out[self.order[: n + 1]] = self.choice[: n + 1]
+        return out
+
+    def sizes_at(self, n: int) -> np.ndarray:
+        return np.bincount(self.choice[: n + 1])
+
+    @property
+    def labels(self) -> np.ndarray:
+        """Final labels in X's row order, canonical."""
+        return canonical_labels(self.labels_at(self.n_steps - 1))
+
+    def to_rows(self) -> list[dict]:
+        """One flat record per step (export as JSON or CSV)."""
+        rows = []
+        for n in range(self.n_steps):
+            rows.append({"step": n, "point": int(self.order[n]), "n_options": len(self.probs[n]),
+                         "options": ["cluster %d" % k for k in range(len(self.probs[n]) - 1)] + ["new"],
+                         "probabilities": [float(p) for p in self.probs[n]],
+                         "log_flows": [float(v) for v in self.log_flows[n]],
+                         "choice": int(self.choice[n]), "log_q": float(self.log_q[n])})
+        return rows
+
+
+class Clusterer:
+    """A trained NCP or GFNCP. `kind` is "gfncp" or "ncp"; `dim` the input dimension."""
+
+    def __init__(self, net: SetNetwork, kind: str, name: str = "", card: dict | None = None):
+        self.net = net.eval()
+        self.kind = kind
+        self.name = name
+        self.card = card or {}
+        self.dim = net.config.x_dim
+
+    def __repr__(self):
+        return f"Clusterer(name={self.name!r}, kind={self.kind!r}, dim={self.dim})"
+
+    # -- input handling ------------------------------------------------------------------
+    def _points(self, X) -> torch.Tensor:
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim == 1:
+            raise ValueError("Expected 2D array, got 1D array instead. Reshape your data with "
+                             "X.reshape(-1, 1) if it has a single feature or X.reshape(1, -1) if it is one point.")
+        if X.ndim != 2:
+            raise ValueError(f"Expected 2D array, got {X.ndim}D array instead.")
+        if X.shape[0] < 1:
+            raise ValueError("Found array with 0 points; at least 1 is required.")
+        if X.shape[1] != self.dim:
+            raise ValueError(f"X has {X.shape[1]} features, but {self.name or self.kind} expects {self.dim}. "
+                             "Map the data to the model's dimension first (gfncp.data.fit_dimension).")
+        if not np.isfinite(X).all():
+            raise ValueError("Input X contains NaN or infinity.")
+        return torch.as_tensor(X, dtype=torch.float32)
+
+    @staticmethod
+    def _order(order, n: int) -> np.ndarray:
+        if order is None:
+            return np.arange(n)
+        order = np.asarray(order, dtype=np.int64)
+        if order.shape != (n,) or not np.array_equal(np.sort(order), np.arange(n)):
+            raise ValueError(f"order must be a permutation of 0..{n - 1}.")
+        return order
+
+    @staticmethod
+    def _to_rows(step_labels: np.ndarray, order: np.ndarray) -> np.ndarray:
+        """Labels indexed by step -> canonical labels in X's row order. (S, N) or (N,)."""
+        out = np.empty_like(step_labels)
+        out[..., order] = step_labels
+        return canonical_labels(out)
+
+    # -- inference -----------------------------------------------------------------------
+    def greedy(self, X, order=None) -> np.ndarray:
+        """Most probable option at every step. -> (N,) canonical labels."""
+        Xt = self._points(X)
+        order = self._order(order, len(Xt))
+        res = run_policy(self.net, Xt[order], Greedy())
+        return self._to_rows(res.labels[0].numpy(), order)
+
+    def greedy_orders(self, X, orders) -> tuple[np.ndarray, np.ndarray]:
+        """Greedy decoding under R orders at once. orders (R, N) -> labels (R, N), log q (R,)."""
+        Xt = self._points(X)
+        orders = np.stack([self._order(o, len(Xt)) for o in orders])
+        res = run_policy(self.net, Xt[orders], Greedy(len(orders)))
+        step_labels = res.labels.numpy()
+        return np.stack([self._to_rows(l, o) for l, o in zip(step_labels, orders)]), res.log_q.numpy().astype(np.float64)
+
+    def beam(self, X, width: int = 5, order=None) -> np.ndarray:
+        Xt = self._points(X)
+        order = self._order(order, len(Xt))
+        res = run_policy(self.net, Xt[order], Beam(width))
+        return self._to_rows(res.labels[0].numpy(), order)
+
+    def sample(self, X, n_samples: int = 100, seed: int = 0, order=None) -> Samples:
+        """Ancestral samples from q(c | X). -> Samples(labels (S, N), log_prob (S,))."""
+        if n_samples < 1:
+            raise ValueError(f"n_samples must be >= 1, got {n_samples}.")
+        Xt = self._points(X)
+        order = self._order(order, len(Xt))
+        gen = torch.Generator().manual_seed(int(seed))
+        res = run_policy(self.net, Xt[order], Sample(n_samples, gen))
+        return Samples(self._to_rows(res.labels.numpy(), order), res.log_q.numpy().astype(np.float64))
+
+    @torch.inference_mode()
+    def log_prob_orders(self, X, labels, orders) -> np.ndarray:
+        """log q(labels | X) with the points fed in each of R orders. orders (R, N) -> (R,)."""
+        Xt = self._points(X)
+        labels = np.asarray(labels)
+        if labels.shape != (len(Xt),):
+            raise ValueError(f"labels must have shape ({len(Xt)},), got {labels.shape}.")
+        orders = np.stack([self._order(o, len(Xt)) for o in orders])
+        step_labels = torch.as_tensor(canonical_labels(labels[orders]))
+        return teacher_forced(self.net, Xt[orders], step_labels).log_q.numpy().astype(np.float64)
+
+    def log_prob(self, X, labels, order=None) -> float:
+        """log q(labels | X), points taken in X's row order (or in `order`)."""
+        n = len(np.asarray(X))
+        return float(self.log_prob_orders(X, labels, [self._order(order, n)])[0])
+
+    @torch.inference_mode()
+    def flow_terms(self, X, labels, orders) -> dict:
+        """log q, log R(c|x) and log F(root) under R orders (GFNCP's flow-consistency check).
+
+        For a flow-consistent GFNCP, log q = log R - log F(root) in every order.
+        """
+        Xt = self._points(X)
+        orders = np.stack([self._order(o, len(Xt)) for o in orders])
+        step_labels = torch.as_tensor(canonical_labels(np.asarray(labels)[orders]))
+        tf = teacher_forced(self.net, Xt[orders], step_labels)
+        return {"log_q": tf.log_q.numpy().astype(np.float64), "log_reward": tf.log_reward.numpy().astype(np.float64),
+                "log_root": tf.log_root.numpy().astype(np.float64)}
+
+    def trace(self, X, seed: int = 0, mode: str = "greedy", order=None) -> Trace:
+        """Record one sequential pass (greedy, or sampled with `seed`) for the animation."""
+        Xt = self._points(X)
+        order = self._order(order, len(Xt))
+        if mode == "greedy":
+            selector = Greedy()
+        elif mode == "sample":
+            selector = Sample(1, torch.Generator().manual_seed(int(seed)))
+        else:
+            raise ValueError(f"mode must be 'greedy' or 'sample', got {mode!r}.")
+        res = run_policy(self.net, Xt[order], selector, record=True)
+        log_root = float(res.log_root[0])
+        choice = res.labels[0].numpy()
+        probs = [np.ones(1)] + [s.probs.astype(np.float64) for s in res.steps]
+        log_flows = [np.array([log_root])] + [s.log_flows.astype(np.float64) for s in res.steps]
+        chosen_flow = np.array([lf[c] for lf, c in zip(log_flows, choice)])
+        log_flow_in = np.concatenate([[log_root, log_root], chosen_flow[1:-1]])[: len(order)]
+        step_logp = np.array([np.log(p[c]) for p, c in zip(probs, choice)])
+        return Trace(self.kind, order, choice, probs, log_flows, log_flow_in, np.cumsum(step_logp), log_root)

@@ -1,0 +1,131 @@
+"""The set network shared by NCP and GFNCP (METHOD §2).
+
+Both models score the option "put point n in cluster k" (k = 0..K_n, K_n = "new cluster")
+from two set-level summaries of the partial clustering that would result:
+
+    G_k = sum over the clusters C of that partial clustering of g(sum_{i in C} h(x_i))
+    U_n = sum over the still-unassigned points i > n of q(x_i)
+
+and a head that maps [G_k ; U_n] to a scalar. NCP reads the scalar as a logit f; GFNCP
+reads it as a log-flow -E (E is the energy of the state). The networks are identical; only
+the training objective and the interpretation differ, so one module serves both and the
+scalar it returns is always called `log_flow` (= logit for NCP).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import torch
+from torch import nn
+
+
+@dataclass
+class NetworkConfig:
+    """Architecture of the set network. Stored verbatim in every model card."""
+
+    x_dim: int = 2
+    h_dim: int = 128          # width of the per-point encodings h and q
+    g_dim: int = 256          # output width of g (cluster summary)
+    hidden: int = 128         # hidden width of every MLP
+    depth: int = 4            # Linear layers per MLP
+    activation: str = "prelu"  # "prelu" (NCP) or "relu" (published GFNCP)
+    skip_head: bool = True    # add a linear term w_G.G + w_U.U to the head (EXPERIMENTS.md)
+    center: str = "median"    # per-set centring of the input: "median", "mean" or "none"
+    input_scale: float = 1.0  # inputs are divided by this after centring
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "NetworkConfig":
+        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
+
+
+def mlp(n_in: int, n_hidden: int, n_out: int, depth: int, activation: str, out_bias: bool = True) -> nn.Sequential:
+    """`depth` Linear layers with an activation between each pair (none at the output)."""
+    act = {"relu": nn.ReLU, "prelu": nn.PReLU}[activation]
+    widths = [n_in] + [n_hidden] * (depth - 1) + [n_out]
+    layers: list[nn.Module] = []
+    for i in range(depth):
+        last = i == depth - 1
+        layers.append(nn.Linear(widths[i], widths[i + 1], bias=(out_bias or not last)))
+        if not last:
+            layers.append(act())
+    return nn.Sequential(*layers)
+
+
+class SetNetwork(nn.Module):
+    """Encoders h, q; cluster network g; head (log-flow / logit).
+
+    Shapes: points (..., N, x_dim) -> h, q (..., N, h_dim); g: (..., h_dim) -> (..., g_dim);
+    head: G (..., g_dim), U (..., h_dim) -> (...,).
+    """
+
+    def __init__(self, config: NetworkConfig):
+        super().__init__()
+        self.config = config
+        c = config
+        self.h = mlp(c.x_dim, c.hidden, c.h_dim, c.depth, c.activation)
+        self.q = mlp(c.x_dim, c.hidden, c.h_dim, c.depth, c.activation)
+        self.g = mlp(c.h_dim, c.hidden, c.g_dim, c.depth, c.activation)
+        self.head_mlp = mlp(c.g_dim + c.h_dim, c.hidden, 1, c.depth, c.activation, out_bias=False)
+        if c.skip_head:
+            # A linear path lets the head represent the extensive (additive over clusters and
+            # unassigned points) part of the log-flow exactly; the MLP learns the rest.
+            self.head_skip = nn.Linear(c.g_dim + c.h_dim, 1, bias=False)
+
+    # -- per-set preprocessing -------------------------------------------------------------
+    def preprocess(self, X: torch.Tensor, point_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Centre every set (order-invariantly) and scale. X: (B, N, d) -> (B, N, d)."""
+        c = self.config
+        if c.center != "none":
+            if point_mask is None:
+                centre = X.median(dim=1, keepdim=True).values if c.center == "median" else X.mean(1, keepdim=True)
+            else:
+                m = point_mask[..., None]
+                if c.center == "median":
+                    centre = torch.where(m, X, torch.nan).nanmedian(dim=1, keepdim=True).values
+                else:
+                    centre = (X * m).sum(1, keepdim=True) / m.sum(1, keepdim=True).clamp_min(1)
+            X = X - centre
+        if c.input_scale != 1.0:
+            X = X / c.input_scale
+        return X
+
+    def encode(self, X: torch.Tensor, point_mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """X (B, N, d) -> h, q (B, N, h_dim); padded points (mask False) get zero encodings."""
+        X = self.preprocess(X, point_mask)
+        h, q = self.h(X), self.q(X)
+        if point_mask is not None:
+            m = point_mask[..., None].to(h.dtype)
+            h, q = h * m, q * m
+        return h, q
+
+    def head(self, G: torch.Tensor, U: torch.Tensor) -> torch.Tensor:
+        """Log-flow (GFNCP: -E) or logit (NCP) of a state. G (..., g_dim), U (..., h_dim) -> (...)."""
+        z = torch.cat([G, U.expand(*G.shape[:-1], U.shape[-1])], dim=-1)
+        out = self.head_mlp(z)
+        if self.config.skip_head:
+            out = out + self.head_skip(z)
+        return out.squeeze(-1)
+
+    def head_split(self, G: torch.Tensor, U: torch.Tensor) -> torch.Tensor:
+        """Like `head` but U broadcasts without materialising the concatenation.
+
+        The first Linear layer is applied to G and U separately and the results summed, which
+        is the same arithmetic as on [G ; U] and saves the (..., K+1, g+h) copy in the hot
+        teacher-forced pass. G (B, N, K+1, g), U (B, N, 1, h) -> (B, N, K+1).
+        """
+        first: nn.Linear = self.head_mlp[0]
+        gd = self.config.g_dim
+        z = G @ first.weight[:, :gd].T + U @ first.weight[:, gd:].T
+        if first.bias is not None:
+            z = z + first.bias
+        out = self.head_mlp[1:](z)
+        if self.config.skip_head:
+            w = self.head_skip.weight
+            out = out + (G @ w[:, :gd].T + U @ w[:, gd:].T)
+        return out.squeeze(-1)
+
+    def n_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())

@@ -1,0 +1,59 @@
+"""Checkpoint registry: tensors-only `.pt` files next to their JSON model cards.
+
+assets/models/<name>.pt    the state dict (loaded with torch.load(weights_only=True))
+assets/models/<name>.json  the model card: kind, dim, network config, training set-up,
+                           evaluation metrics, and the command that reproduces the model
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from .network import NetworkConfig, SetNetwork
+
+MODELS_DIR = Path(__file__).resolve().parent.parent / "assets" / "models"
+
+
+def save_model(net: SetNetwork, kind: str, card: dict, path: Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    card = {**card, "kind": kind, "network": net.config.to_dict()}
+    torch.save({k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}, path)
+    path.with_suffix(".json").write_text(json.dumps(card, indent=2, default=str) + "\n")
+    return path
+
+
+def read_card(name: str, models_dir: Path = MODELS_DIR) -> dict:
+    path = Path(models_dir) / f"{name}.json"
+    if not path.exists():
+        raise KeyError(f"No pretrained model named {name!r}; available: {list_pretrained(models_dir)}")
+    return json.loads(path.read_text())
+
+
+def list_pretrained(models_dir: Path = MODELS_DIR) -> list[str]:
+    """Names of the shipped models (those with both weights and a card)."""
+    d = Path(models_dir)
+    if not d.is_dir():
+        return []
+    return sorted(p.stem for p in d.glob("*.pt") if p.with_suffix(".json").exists())
+
+
+def load_network(name: str, models_dir: Path = MODELS_DIR) -> tuple[SetNetwork, dict]:
+    card = read_card(name, models_dir)
+    net = SetNetwork(NetworkConfig.from_dict(card["network"]))
+    state = torch.load(Path(models_dir) / f"{name}.pt", map_location="cpu", weights_only=True)
+    net.load_state_dict(state)
+    net.eval()
+    for p in net.parameters():
+        p.requires_grad_(False)
+    return net, card
+
+
+def load_pretrained(name: str, models_dir: Path = MODELS_DIR):
+    """A ready clusterer (eval mode, CPU) for a shipped model name."""
+    from .clusterer import Clusterer
+
+    net, card = load_network(name, models_dir)
+    return Clusterer(net, kind=card["kind"], name=name, card=card)

@@ -1,0 +1,327 @@
+"""End-to-end harness: the real Streamlit server, driven by headless Chromium (playwright).
+
+Fixtures
+    app_server  (session)  base URL of `streamlit run app.py` on a free 127.0.0.1 port
+    browser     (session)  playwright Chromium: the Debian build at /usr/bin/chromium
+    page        (function) a fresh 1400x900 page in its own browser context
+
+    st_app      (function) StApp(page, base_url): the helpers below as methods; use this in tests
+                           (importing from a conftest module is fragile when several exist)
+    st_helpers  (session)  this module, for the plain functions below
+
+Helpers
+    open_app(page, base_url, path="", name=None) -> seconds: navigate, wait until idle, record the render time
+    wait_for_app(page, timeout=90, expect_rerun=False)       wait until Streamlit has finished running
+    assert_no_exception(page)                                 fail on any visible exception / error box
+    screenshot(page, name) -> Path                            tests/artifacts/<name>.png
+    record_timing(name, seconds)                              shown in the pytest summary
+
+How "idle" is detected (Streamlit 1.67 DOM): the root `[data-testid="stApp"]` carries
+`data-test-script-state` ("initial" before the first run, then "running" / "notRunning" /
+"rerunRequested" / "stopRequested" / "compilationError") and `data-test-connection-state`
+("CONNECTED" once the websocket is up). The toolbar shows `[data-testid="stStatusWidget"]`
+with `[data-testid="stStatusWidgetRunningIcon"]` while a script runs. Idle = connected,
+script state notRunning/compilationError, no running icon, main block
+`[data-testid="stMainBlockContainer"]` present, and all of that stable for a short settle time.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO_ROOT / "tests" / "artifacts"
+CHROMIUM = os.environ.get("GFNCP_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-quic",
+]
+VIEWPORT = {"width": 1400, "height": 900}
+SERVER_START_TIMEOUT_S = 90.0
+
+# Selectors, kept in one place so page tests use the same ones.
+SEL_APP = '[data-testid="stApp"]'
+SEL_MAIN = '[data-testid="stMainBlockContainer"]'
+SEL_RUNNING = '[data-testid="stStatusWidgetRunningIcon"]'
+SEL_ERRORS = ", ".join(
+    [
+        '[data-testid="stException"]',
+        ".stException",
+        '[data-testid="stAlertContentError"]',
+    ]
+)
+
+# (name, seconds) for every page load measured with open_app / record_timing.
+TIMINGS: list[tuple[str, float]] = []
+
+
+def pytest_collection_modifyitems(config, items):
+    """Everything under tests/browser is a browser test."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.browser)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    if not TIMINGS:
+        return
+    terminalreporter.section("browser render times (navigation start -> app idle)")
+    for name, seconds in TIMINGS:
+        terminalreporter.write_line(f"{seconds:7.2f} s  {name}")
+
+
+# --------------------------------------------------------------------------- server
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _health(base_url: str) -> str | None:
+    try:
+        with urllib.request.urlopen(f"{base_url}/_stcore/health", timeout=2) as r:
+            return r.read().decode("utf-8", "replace").strip()
+    except Exception:
+        return None
+
+
+@pytest.fixture(scope="session")
+def app_server():
+    port = _free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
+    env.pop("STREAMLIT_SERVER_PORT", None)
+    log = tempfile.TemporaryFile(mode="w+b")  # stdout+stderr: a pipe could fill up and block
+    cmd = [
+        sys.executable, "-m", "streamlit", "run", "app.py",
+        "--server.port", str(port),
+        "--server.address", "127.0.0.1",
+        "--server.headless", "true",
+        "--browser.gatherUsageStats", "false",
+    ]
+    proc = subprocess.Popen(
+        cmd, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL, start_new_session=True,
+    )
+
+    def server_output() -> str:
+        log.seek(0)
+        return log.read().decode("utf-8", "replace")[-8000:]
+
+    try:
+        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"streamlit exited with code {proc.returncode} before it was healthy:\n{server_output()}")
+            if _health(base_url) == "ok":
+                break
+            if time.monotonic() > deadline:
+                pytest.fail(f"streamlit not healthy at {base_url} after {SERVER_START_TIMEOUT_S:.0f} s:\n{server_output()}")
+            time.sleep(0.25)
+        yield base_url
+    finally:
+        _stop(proc)
+        log.close()
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    except ProcessLookupError:
+        pass
+
+
+# --------------------------------------------------------------------------- browser
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs the Debian chromium package")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport=VIEWPORT)
+    pg = context.new_page()
+    pg.set_default_timeout(30_000)
+    try:
+        yield pg
+    finally:
+        context.close()
+
+
+# --------------------------------------------------------------------------- helpers
+
+_STATE_JS = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  return {
+    script: app ? app.getAttribute('data-test-script-state') : null,
+    connection: app ? app.getAttribute('data-test-connection-state') : null,
+    running: !!document.querySelector('[data-testid="stStatusWidgetRunningIcon"]'),
+    main: !!document.querySelector('[data-testid="stMainBlockContainer"]'),
+    now: performance.now(),
+  };
+}"""
+
+_IDLE_SCRIPT_STATES = {"notRunning", "compilationError"}
+
+
+def _is_idle(state: dict) -> bool:
+    return (
+        state["connection"] == "CONNECTED"
+        and state["script"] in _IDLE_SCRIPT_STATES
+        and not state["running"]
+        and state["main"]
+    )
+
+
+def wait_for_app(page, timeout: float = 90.0, expect_rerun: bool = False, settle: float = 0.4) -> float:
+    """Wait until Streamlit has finished running the script; return the browser clock
+    (`performance.now()`, seconds since navigation start) at the moment it became idle.
+
+    expect_rerun: call right after an interaction (click, input): first give the rerun up to
+    3 s to start, so a not-yet-started rerun is not mistaken for idle.
+    settle: idle must hold this long (a widget's rerun can start a moment after the event).
+    """
+    deadline = time.monotonic() + timeout
+    if expect_rerun:
+        start_deadline = time.monotonic() + min(3.0, timeout)
+        while time.monotonic() < start_deadline:
+            if not _is_idle(page.evaluate(_STATE_JS)):
+                break
+            time.sleep(0.05)
+    idle_since_wall: float | None = None
+    idle_since_browser = 0.0
+    state: dict = {}
+    while time.monotonic() < deadline:
+        state = page.evaluate(_STATE_JS)
+        if _is_idle(state):
+            if idle_since_wall is None:
+                idle_since_wall, idle_since_browser = time.monotonic(), state["now"] / 1000.0
+            elif time.monotonic() - idle_since_wall >= settle:
+                return idle_since_browser
+        else:
+            idle_since_wall = None
+        time.sleep(0.1)
+    pytest.fail(f"Streamlit app not idle after {timeout:.0f} s (last state: {state}) at {page.url}")
+
+
+def record_timing(name: str, seconds: float) -> None:
+    TIMINGS.append((name, float(seconds)))
+    print(f"[render] {name}: {seconds:.2f} s")
+
+
+def open_app(page, base_url: str, path: str = "", name: str | None = None, timeout: float = 90.0) -> float:
+    """Navigate to base_url/path, wait until the app is idle, record and return the render
+    time in seconds (navigation start -> app idle, measured by the browser's clock)."""
+    url = base_url.rstrip("/") + "/" + path.lstrip("/")
+    page.goto(url, wait_until="domcontentloaded")
+    seconds = wait_for_app(page, timeout=timeout)
+    record_timing(name or (path or "/"), seconds)
+    return seconds
+
+
+_ERRORS_JS = """(selector) => {
+  const all = Array.from(document.querySelectorAll(selector));
+  const shown = all.filter(e => e.getClientRects().length > 0
+                                && getComputedStyle(e).visibility !== 'hidden');
+  // An exception box contains an error alert: report the outermost match once.
+  return shown.filter(e => !shown.some(o => o !== e && o.contains(e)))
+              .map(e => (e.innerText || '').trim());
+}"""
+
+
+def visible_errors(page) -> list[str]:
+    """Text of every visible exception or error box on the page (outermost boxes only)."""
+    return page.evaluate(_ERRORS_JS, SEL_ERRORS)
+
+
+def assert_no_exception(page) -> None:
+    errors = visible_errors(page)
+    if errors:
+        shown = "\n---\n".join(t[:2000] for t in errors)
+        pytest.fail(f"{len(errors)} error box(es) visible at {page.url}:\n{shown}")
+
+
+def screenshot(page, name: str, full_page: bool = True) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    return path
+
+
+class StApp:
+    """The helpers bound to one page and server: what page tests use through `st_app`."""
+
+    def __init__(self, page, base_url: str):
+        self.page = page
+        self.base_url = base_url
+
+    def open(self, path: str = "", name: str | None = None, timeout: float = 90.0) -> float:
+        return open_app(self.page, self.base_url, path, name=name, timeout=timeout)
+
+    def wait(self, timeout: float = 90.0, expect_rerun: bool = False) -> float:
+        return wait_for_app(self.page, timeout=timeout, expect_rerun=expect_rerun)
+
+    def measure(self, name: str, action, timeout: float = 90.0) -> float:
+        """Run `action()` (a click, a sidebar link...), wait for the rerun to finish, record
+        and return the wall-clock seconds from the action to app idle."""
+        t0 = time.monotonic()
+        action()
+        wait_for_app(self.page, timeout=timeout, expect_rerun=True)
+        seconds = time.monotonic() - t0
+        record_timing(name, seconds)
+        return seconds
+
+    def assert_no_exception(self) -> None:
+        assert_no_exception(self.page)
+
+    def screenshot(self, name: str, full_page: bool = True) -> Path:
+        return screenshot(self.page, name, full_page=full_page)
+
+
+@pytest.fixture
+def st_app(page, app_server) -> StApp:
+    """A fresh page on the running app, with the helpers above as methods."""
+    return StApp(page, app_server)
+
+
+@pytest.fixture(scope="session")
+def st_helpers():
+    """This module, for tests that want the plain helper functions (wait_for_app,
+    assert_no_exception, visible_errors, screenshot, record_timing, selectors)."""
+    return sys.modules[__name__]
