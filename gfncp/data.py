@@ -115,7 +115,8 @@ def _crp_rows_k(n_rows, n, alpha, rng, k_min=1, k_max=None) -> np.ndarray:
     return out
 
 
-def crp_partition(n_points: int, alpha: float, rng, k_min: int = 1, k_max: int | None = None) -> np.ndarray:
+def crp_partition(n_points: int, alpha: float, rng, k_min: int = 1,
+                  k_max: int | None = None) -> np.ndarray:
     """One partition from the sequential CRP(alpha): canonical int64 labels (n_points,).
 
     rng: a numpy Generator or an int seed. If k_min / k_max are given the partition is
@@ -400,7 +401,8 @@ def read_points(raw_bytes: bytes, filename: str, max_points: int = MAX_POINTS):
         raise InputError(f"Expected the file's bytes, got {type(raw_bytes).__name__}.")
     if not isinstance(filename, str):
         raise InputError(f"Expected a file name string, got {type(filename).__name__}.")
-    if isinstance(max_points, bool) or not isinstance(max_points, numbers.Integral) or max_points < 2:
+    if (isinstance(max_points, bool) or not isinstance(max_points, numbers.Integral)
+            or max_points < 2):
         raise InputError(f"max_points must be an integer >= 2, got {max_points!r}.")
     ext = os.path.splitext(filename)[1].lower()
     if ext not in SUPPORTED_EXTENSIONS:
@@ -590,7 +592,8 @@ def _to_float(field: str, row: int, col: int, header) -> float:
         return float(field)
     except ValueError as err:
         name = f" ({header[col]!r})" if header is not None else ""
-        problem = "is empty (a missing value)" if field == "" else f"has {field[:30]!r}, not a number"
+        problem = ("is empty (a missing value)" if field == ""
+                   else f"has {field[:30]!r}, not a number")
         raise InputError(
             f"Row {row}, column {col + 1}{name} {problem}. Only numeric columns are allowed, "
             f"plus one label column with a header named {', '.join(LABEL_COLUMN_NAMES)}.") from err
@@ -636,7 +639,8 @@ def _load_npy(raw: bytes, what: str) -> np.ndarray:
         raise InputError(f"{what} is corrupt: its .npy header cannot be read ({err}).") from err
     if dtype.hasobject:
         raise InputError(f"{what} contains Python objects (pickled data), which are not loaded "
-                         "for safety. Save a plain numeric array, e.g. np.save(f, X.astype(float)).")
+                         "for safety. Save a plain numeric array, e.g. "
+                         "np.save(f, X.astype(float)).")
     need = math.prod(shape) * dtype.itemsize
     have = len(raw) - fp.tell()
     if have < need:

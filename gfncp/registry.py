@@ -7,13 +7,15 @@ assets/models/<name>.json  the model card: kind, dim, network config, training s
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import torch
 
 from .network import NetworkConfig, SetNetwork
 
-MODELS_DIR = Path(__file__).resolve().parent.parent / "assets" / "models"
+# GFNCP_MODELS_DIR lets a developer point the library at another folder of checkpoints.
+MODELS_DIR = Path(os.environ.get("GFNCP_MODELS_DIR", Path(__file__).resolve().parent.parent / "assets" / "models"))
 
 
 def save_model(net: SetNetwork, kind: str, card: dict, path: Path) -> Path:

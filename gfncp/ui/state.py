@@ -1,0 +1,97 @@
+"""Session state and cached resources shared by every page.
+
+The current data set lives in st.session_state["dataset"] as a `Dataset`; models are loaded
+once per process with st.cache_resource; a page asks `current_models()` for the pair that
+serves the current set and `model_input()` for the set in the model's input space.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import streamlit as st
+
+from .. import data, routing
+from ..registry import list_pretrained, load_pretrained
+
+
+@dataclass
+class Dataset:
+    """A point set as the app holds it. X in the units the user sees (after any scaling the
+    user accepted on upload); labels canonical or None; images (N, 64) for digits tasks."""
+
+    name: str
+    X: np.ndarray
+    labels: np.ndarray | None = None
+    source: str = "generated"            # "generated", "digits" or "upload"
+    params: dict = field(default_factory=dict)
+    images: np.ndarray | None = None
+
+    @property
+    def n(self) -> int:
+        return len(self.X)
+
+    @property
+    def dim(self) -> int:
+        return self.X.shape[1]
+
+    @property
+    def true_k(self) -> int | None:
+        return None if self.labels is None else int(self.labels.max()) + 1
+
+    @property
+    def key(self) -> str:
+        """A short content hash, for caching results per data set."""
+        import hashlib
+        h = hashlib.sha1(np.ascontiguousarray(self.X).tobytes())
+        if self.labels is not None:
+            h.update(np.ascontiguousarray(self.labels).tobytes())
+        return h.hexdigest()[:16]
+
+
+DEFAULT_MOG = dict(n_points=100, dim=2, alpha=0.7, sigma=1.0, lam=10.0, seed=0)
+
+
+def default_dataset() -> Dataset:
+    X, labels = data.make_mog(**DEFAULT_MOG)
+    return Dataset("Mixture of Gaussians (2-D, N=100, seed 0)", X, labels, "generated", dict(DEFAULT_MOG))
+
+
+def get_dataset() -> Dataset:
+    """The current data set; a default 2-D set on a first visit."""
+    if "dataset" not in st.session_state:
+        st.session_state["dataset"] = default_dataset()
+    return st.session_state["dataset"]
+
+
+def set_dataset(ds: Dataset) -> None:
+    st.session_state["dataset"] = ds
+    st.session_state.pop("pair_override", None)
+
+
+@st.cache_resource(show_spinner="Loading model…")
+def load_model(name: str):
+    return load_pretrained(name)
+
+
+def current_pair(ds: Dataset | None = None) -> str:
+    ds = ds or get_dataset()
+    options = routing.fitting_pairs(ds.dim, ds.source)
+    override = st.session_state.get("pair_override")
+    return override if override in options else options[0]
+
+
+def current_models(ds: Dataset | None = None):
+    """(gfncp Clusterer, ncp Clusterer) serving the current set."""
+    g_name, n_name = routing.pair_names(current_pair(ds))
+    available = list_pretrained()
+    missing = [n for n in (g_name, n_name) if n not in available]
+    if missing:
+        raise FileNotFoundError(f"Model(s) {missing} are not installed in assets/models/.")
+    return load_model(g_name), load_model(n_name)
+
+
+def model_input(ds: Dataset | None = None) -> np.ndarray:
+    """The current set mapped into the serving pair's input space (N, model dim)."""
+    ds = ds or get_dataset()
+    return routing.fit_dimension(ds.X, routing.PAIRS[current_pair(ds)])
