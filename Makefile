@@ -15,6 +15,9 @@ PYTHON   ?= python3
 VENV     ?= .venv
 PY       := $(VENV)/bin/python
 PIP      := $(PY) -m pip -q --disable-pip-version-check
+# This machine's pip config lists file:// indexes that hold only some packages; pip warns
+# once per other package. Drop just that line (pipefail keeps pip's exit status).
+QUIET_PIP := 2>&1 | { grep -v 'is ignored: it is neither a file nor a directory' || true; }
 PORT     ?= 8501
 ADDRESS  ?= localhost
 CHROMIUM ?= /usr/bin/chromium
@@ -22,7 +25,9 @@ CHROMIUM ?= /usr/bin/chromium
 # Tiny sequential tensor work: one intra-op thread is fastest, and the machine is shared.
 export OMP_NUM_THREADS ?= 1
 
-hash_of = $(firstword $(shell cat $(1) 2>/dev/null | sha256sum))
+# The hash also covers whether gfncp/__init__.py exists: an editable install made before it
+# existed maps gfncp as a namespace package and must be redone.
+hash_of = $(firstword $(shell { cat $(1); echo "$(wildcard gfncp/__init__.py)"; } 2>/dev/null | sha256sum))
 RUN_HASH := $(call hash_of,requirements.txt pyproject.toml)
 DEV_HASH := $(call hash_of,requirements.txt pyproject.toml requirements-dev.txt)
 RUN_STAMP := $(VENV)/.installed-run-$(shell echo $(RUN_HASH) | cut -c1-16)
@@ -48,14 +53,14 @@ venv: $(PY)
 
 $(RUN_STAMP): | $(PY)
 	@echo "Installing runtime requirements into $(VENV) ..."
-	$(PIP) install -r requirements.txt
-	$(PIP) install --no-deps -e .
+	@$(PIP) install -r requirements.txt $(QUIET_PIP)
+	@$(PIP) install --no-deps -e . $(QUIET_PIP)
 	@rm -f $(VENV)/.installed-run-*
 	@touch $@
 
 $(DEV_STAMP): $(RUN_STAMP)
 	@echo "Installing test requirements into $(VENV) ..."
-	$(PIP) install -r requirements-dev.txt
+	@$(PIP) install -r requirements-dev.txt $(QUIET_PIP)
 	@rm -f $(VENV)/.installed-dev-*
 	@touch $@
 

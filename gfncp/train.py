@@ -47,6 +47,8 @@ class TrainConfig:
     n_min: int = 5
     n_max: int = 200
     k_max: int | None = None           # reject CRP partitions with more clusters (digits: 10)
+    min_dim: int | None = None         # mog: zero the trailing dims of a batch down to a random
+                                       # dim in [min_dim, dim], as routing pads smaller sets
     n_log_uniform: bool = True         # N log-uniform on [n_min, n_max]: all sizes seen, small ones cheap
     batch: int = 32
     iters: int = 5000
@@ -73,11 +75,11 @@ def preset(name: str, kind: str) -> TrainConfig:
         cfg = TrainConfig(preset=name, kind=kind, objective=objective, dim=2,
                           network=NetworkConfig(x_dim=2, h_dim=128, g_dim=256, hidden=128, depth=4))
     elif name == "mog16d":
-        cfg = TrainConfig(preset=name, kind=kind, objective=objective, dim=16, iters=1500, n_max=150,
+        cfg = TrainConfig(preset=name, kind=kind, objective=objective, dim=16, min_dim=3, iters=1500, n_max=200,
                           network=NetworkConfig(x_dim=16, h_dim=96, g_dim=192, hidden=96, depth=4))
     elif name == "digits":
         cfg = TrainConfig(preset=name, kind=kind, objective=objective, dataset="digits", dim=64,
-                          n_min=5, n_max=150, k_max=10, iters=1500, sigma=float("nan"), lam=float("nan"),
+                          n_min=5, n_max=200, k_max=10, iters=1500, sigma=float("nan"), lam=float("nan"),
                           network=NetworkConfig(x_dim=64, h_dim=96, g_dim=192, hidden=128, depth=4,
                                                 center="mean"))
     elif name == "tiny":   # seconds; used by the tests
@@ -96,6 +98,8 @@ def draw_batch(cfg: TrainConfig, rng: np.random.Generator, n_points: int, split:
         X, y = data.digits_batch(cfg.batch, n_points, rng, split=split, k_max=cfg.k_max or 10)
     else:
         X, y = data.mog_batch(cfg.batch, n_points, cfg.dim, cfg.alpha, cfg.sigma, cfg.lam, rng, k_max=cfg.k_max)
+        if cfg.min_dim is not None and rng.random() < 0.5:
+            X[..., int(rng.integers(cfg.min_dim, cfg.dim)):] = 0.0
     return torch.as_tensor(X, dtype=torch.float32), torch.as_tensor(y, dtype=torch.long)
 
 

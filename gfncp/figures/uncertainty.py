@@ -1,0 +1,242 @@
+"""Figures of the uncertainty page (pure: data -> plotly Figure).
+
+- `uncertainty_scatter`: points (or their 2-D projection) coloured by a per-point
+  uncertainty value, with a colour bar; or by reference cluster.
+- `coassignment_heatmap`: one or more co-assignment matrices side by side, points in the
+  same order (by reference cluster), cluster boundaries drawn.
+- `k_distribution_figure`: P(K = k) of one or more posteriors, grouped bars.
+- `clustering_gallery`: small multiples of clusterings, probability in each title.
+- `partition_bars`: probabilities of a few partitions under several distributions.
+"""
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from .palette import UNASSIGNED_COLOR, cluster_color
+
+MODEL_COLORS = {"GFNCP": "#1f77b4", "NCP": "#ff7f0e", "Exact posterior": "#3a3a3a", "Gibbs": "#3a3a3a"}
+
+# Red = uncertain in every colouring.
+UNCERTAIN_SCALE = "YlOrRd"
+HEATMAP_SCALE = "Blues"
+BOUNDARY_COLOR = "rgba(214, 39, 40, 0.75)"
+
+# name -> (hover label, colour bar title, low, high, reversed colour scale)
+QUANTITIES = {
+    "entropy": ("entropy", "entropy<br>(nats)", 0.0, None, False),
+    "probability": ("P(most likely cluster)", "P(most<br>likely)", 0.0, 1.0, True),
+    "mate_confidence": ("cluster-mate confidence", "mate<br>confidence", 0.0, 1.0, True),
+}
+
+
+def _model_color(name: str) -> str:
+    for key, col in MODEL_COLORS.items():
+        if name.startswith(key):
+            return col
+    return "#7f7f7f"
+
+
+def _cluster_name(k: int, unmatched: int | None) -> str:
+    return "unmatched" if unmatched is not None and k == unmatched else f"C{k}"
+
+
+def _clean_axes(fig, equal: bool = True, **kw):
+    fig.update_xaxes(zeroline=False, showgrid=False, showline=True, linecolor="#dddddd", mirror=True, **kw)
+    fig.update_yaxes(zeroline=False, showgrid=False, showline=True, linecolor="#dddddd", mirror=True, **kw)
+
+
+def uncertainty_scatter(coords, value, most_probable, probability, *, quantity: str = "entropy",
+                        unmatched: int | None = None, entropy=None, mate=None, reference=None,
+                        axis_titles=("x₁", "x₂"), title: str = "", height: int = 520) -> go.Figure:
+    """Points coords (N, 2) coloured by `value` (N,), one of QUANTITIES, with a colour bar.
+
+    quantity="cluster" colours by the reference clustering (`reference` (N,)) instead.
+    Hover: point index, most probable cluster (`unmatched` is that label's value for
+    "unmatched") and its probability, plus entropy / mate confidence when given.
+    Uncertain points are drawn last (on top) so they are never hidden.
+    """
+    P = np.asarray(coords, dtype=float)
+    N = len(P)
+    most = np.asarray(most_probable)
+    prob = np.asarray(probability, dtype=float)
+    ent = np.full(N, np.nan) if entropy is None else np.asarray(entropy, dtype=float)
+    mat = np.full(N, np.nan) if mate is None else np.asarray(mate, dtype=float)
+    names = np.array([_cluster_name(k, unmatched) for k in most], dtype=object)
+    custom = np.empty((N, 5), dtype=object)
+    custom[:, 0] = np.arange(N)
+    custom[:, 1] = names
+    custom[:, 2] = np.round(prob, 3)
+    custom[:, 3] = np.round(ent, 3)
+    custom[:, 4] = np.round(mat, 3)
+    hover = ("point %{customdata[0]}<br>most probable cluster: %{customdata[1]} "
+             "(p = %{customdata[2]})<br>entropy: %{customdata[3]} nats"
+             "<br>cluster-mate confidence: %{customdata[4]}<extra></extra>")
+
+    fig = go.Figure()
+    if quantity == "cluster":
+        ref = np.asarray(reference if reference is not None else most)
+        for k in np.unique(ref):
+            m = ref == k
+            fig.add_trace(go.Scatter(
+                x=P[m, 0], y=P[m, 1], mode="markers", name=_cluster_name(int(k), unmatched),
+                marker=dict(size=7, color=cluster_color(int(k)) if k != unmatched else UNASSIGNED_COLOR,
+                            line=dict(width=0.5, color="white")),
+                customdata=custom[m], hovertemplate=hover))
+        fig.update_layout(legend=dict(title="reference cluster", itemsizing="constant"))
+    else:
+        if quantity not in QUANTITIES:
+            raise ValueError(f"quantity must be one of {list(QUANTITIES) + ['cluster']}, got {quantity!r}")
+        label, bar_title, lo, hi, reverse = QUANTITIES[quantity]
+        v = np.asarray(value, dtype=float)
+        if hi is None:  # entropy: at least log 2 so that near-certain sets do not look alarming
+            hi = float(max(np.log(2.0), np.nanmax(v) if N else 0.0))
+        uncertainty = (hi - v) if reverse else v
+        draw = np.argsort(np.nan_to_num(uncertainty, nan=-np.inf), kind="stable")
+        fig.add_trace(go.Scatter(
+            x=P[draw, 0], y=P[draw, 1], mode="markers", showlegend=False,
+            marker=dict(size=8, color=v[draw], colorscale=UNCERTAIN_SCALE, reversescale=reverse,
+                        cmin=lo, cmax=hi, line=dict(width=0.5, color="#777777"),
+                        colorbar=dict(title=dict(text=bar_title), thickness=14, len=0.85)),
+            customdata=custom[draw], hovertemplate=hover))
+    _clean_axes(fig)
+    fig.update_xaxes(title_text=axis_titles[0])
+    fig.update_yaxes(title_text=axis_titles[1], scaleanchor="x", scaleratio=1)
+    fig.update_layout(height=height, template="plotly_white", margin=dict(l=50, r=20, t=40 if title else 20, b=45),
+                      title=dict(text=title, x=0.0, font=dict(size=15)) if title else None)
+    return fig
+
+
+def coassignment_heatmap(matrices: dict, order, boundaries, reference=None, height: int = 480,
+                         max_labels: int = 25) -> go.Figure:
+    """Co-assignment matrices {title: (N, N)} side by side, rows and columns in `order`
+    (N,) (e.g. by reference cluster), with lines at `boundaries` (positions where a new
+    reference cluster starts). One shared colour bar, 0..1.
+
+    reference (N,): reference cluster of every point, for axis labels (C0, C1, ... at the
+    centre of each block; only the largest `max_labels` blocks are labelled).
+    """
+    order = np.asarray(order, dtype=np.int64)
+    N = len(order)
+    names = [f"#{i}" for i in order]
+    titles = list(matrices)
+    fig = make_subplots(rows=1, cols=len(titles), subplot_titles=titles, horizontal_spacing=0.06)
+    for c, (title, C) in enumerate(matrices.items(), start=1):
+        Z = np.asarray(C, dtype=np.float32)[np.ix_(order, order)]
+        fig.add_trace(go.Heatmap(
+            z=Z, x=names, y=names, coloraxis="coloraxis",
+            hovertemplate=f"{title}<br>points %{{y}} and %{{x}}<br>P(same cluster) = %{{z:.2f}}<extra></extra>",
+        ), row=1, col=c)
+        for b in np.asarray(boundaries, dtype=float):
+            pos = b - 0.5
+            fig.add_shape(type="line", x0=pos, x1=pos, y0=-0.5, y1=N - 0.5, line=dict(color=BOUNDARY_COLOR, width=1),
+                          row=1, col=c)
+            fig.add_shape(type="line", y0=pos, y1=pos, x0=-0.5, x1=N - 0.5, line=dict(color=BOUNDARY_COLOR, width=1),
+                          row=1, col=c)
+    tickvals, ticktext = [], []
+    if reference is not None and N:
+        ref_sorted = np.asarray(reference)[order]
+        starts = np.concatenate([[0], np.asarray(boundaries, dtype=np.int64), [N]])
+        sizes = np.diff(starts)
+        keep = np.argsort(-sizes, kind="stable")[:max_labels]
+        for j in sorted(keep):
+            if sizes[j] >= max(1, N // 60):
+                tickvals.append((starts[j] + starts[j + 1] - 1) / 2)
+                ticktext.append(f"C{int(ref_sorted[starts[j]])}")
+    axis = dict(type="category", tickmode="array", tickvals=tickvals, ticktext=ticktext, showgrid=False,
+                tickfont=dict(size=10), constrain="domain")
+    fig.update_xaxes(**axis, tickangle=0)
+    fig.update_yaxes(**axis, autorange="reversed")
+    for c in range(1, len(titles) + 1):
+        fig.update_yaxes(scaleanchor=f"x{'' if c == 1 else c}", scaleratio=1, row=1, col=c)
+    fig.update_layout(
+        height=height, template="plotly_white", margin=dict(l=50, r=20, t=40, b=40),
+        coloraxis=dict(colorscale=HEATMAP_SCALE, cmin=0.0, cmax=1.0,
+                       colorbar=dict(title=dict(text="P(same<br>cluster)"), thickness=14, len=0.85)),
+    )
+    return fig
+
+
+def k_distribution_figure(k_probs: dict, height: int = 360, title: str = "") -> go.Figure:
+    """P(K = k) for several posteriors {name: (N+1,) probabilities}, grouped bars over the
+    range of K with any mass; hover shows the probability."""
+    fig = go.Figure()
+    support = np.zeros(0, dtype=int)
+    for probs in k_probs.values():
+        support = np.union1d(support, np.flatnonzero(np.asarray(probs) > 0))
+    if len(support) == 0:
+        support = np.array([1])
+    ks = np.arange(max(1, support.min()), support.max() + 1)
+    for name, probs in k_probs.items():
+        probs = np.asarray(probs, dtype=float)
+        y = np.array([probs[k] if k < len(probs) else 0.0 for k in ks])
+        fig.add_trace(go.Bar(x=ks, y=y, name=name, marker_color=_model_color(name),
+                             hovertemplate=f"{name}<br>P(K = %{{x}}) = %{{y:.3f}}<extra></extra>"))
+    fig.update_layout(
+        height=height, template="plotly_white", barmode="group", bargap=0.25,
+        margin=dict(l=50, r=20, t=40 if title else 20, b=45),
+        title=dict(text=title, x=0.0, font=dict(size=15)) if title else None,
+        legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
+        xaxis=dict(title="number of clusters K", dtick=1 if len(ks) <= 25 else None),
+        yaxis=dict(title="probability", rangemode="tozero"),
+    )
+    return fig
+
+
+def clustering_gallery(coords, labels, titles, n_cols: int = 4, panel_height: int = 240,
+                       axis_titles=("", "")) -> go.Figure:
+    """Small multiples: the same points coords (N, 2) coloured by each clustering labels
+    (M, N) (shared palette), with titles (M,) (e.g. probabilities)."""
+    P = np.asarray(coords, dtype=float)
+    labels = np.asarray(labels)
+    M = len(labels)
+    n_cols = max(1, min(n_cols, M))
+    n_rows = max(1, int(np.ceil(M / n_cols)))
+    fig = make_subplots(rows=n_rows, cols=n_cols, subplot_titles=list(titles),
+                        horizontal_spacing=0.02, vertical_spacing=0.1 / n_rows + 0.04)
+    idx = np.arange(len(P))
+    for m in range(M):
+        row, col = m // n_cols + 1, m % n_cols + 1
+        fig.add_trace(go.Scatter(
+            x=P[:, 0], y=P[:, 1], mode="markers", showlegend=False,
+            marker=dict(size=5, color=[cluster_color(k) for k in labels[m]], line=dict(width=0.3, color="white")),
+            customdata=np.column_stack([idx, labels[m]]),
+            hovertemplate="point %{customdata[0]}<br>cluster %{customdata[1]}<extra></extra>",
+        ), row=row, col=col)
+    _clean_axes(fig, showticklabels=False)
+    fig.update_annotations(font_size=12)
+    fig.update_layout(height=panel_height * n_rows + 30, template="plotly_white",
+                      margin=dict(l=10, r=10, t=40, b=10))
+    return fig
+
+
+def partition_string(labels) -> str:
+    """A partition as its blocks of point indices, e.g. "{0,1,4} {2,3}"."""
+    labels = np.asarray(labels)
+    return " ".join("{" + ",".join(str(i) for i in np.flatnonzero(labels == k)) + "}"
+                    for k in range(int(labels.max()) + 1))
+
+
+def partition_bars(labels, probs: dict, height: int = 420, title: str = "") -> go.Figure:
+    """Probabilities of partitions labels (M, N) under several distributions
+    {name: (M,) probabilities}: grouped bars, one group per partition (ranked #1..#M),
+    hover with the partition written out as blocks of point indices."""
+    labels = np.asarray(labels)
+    x = [f"#{m + 1}" for m in range(len(labels))]
+    blocks = [partition_string(row) for row in labels]
+    fig = go.Figure()
+    for name, p in probs.items():
+        fig.add_trace(go.Bar(
+            x=x, y=np.asarray(p, dtype=float), name=name, marker_color=_model_color(name),
+            customdata=np.array(blocks, dtype=object)[:, None],
+            hovertemplate=f"{name}<br>%{{x}}: %{{customdata[0]}}<br>probability %{{y:.3f}}<extra></extra>"))
+    fig.update_layout(
+        height=height, template="plotly_white", barmode="group", bargap=0.2,
+        margin=dict(l=50, r=20, t=40 if title else 20, b=45),
+        title=dict(text=title, x=0.0, font=dict(size=15)) if title else None,
+        legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
+        xaxis=dict(title="partition (ranked by the exact posterior)"),
+        yaxis=dict(title="probability", rangemode="tozero"),
+    )
+    return fig

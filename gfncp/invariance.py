@@ -1,0 +1,297 @@
+"""Order invariance: how much a sequential clusterer's answer depends on the input order.
+
+Pure statistics on what the models return under R random orders (no Streamlit, no torch):
+
+- `random_orders(n, n_orders, seed)`: R permutations of 0..n-1 from a numpy Generator.
+- `spread_summary(log_q)` / `describe_spread(name, summary)`: the spread of log q of ONE
+  fixed clustering over orders, in nats and as a probability ratio (max/min).
+- `agreement_stats(label_sets, truth)`: how much the clusterings a model outputs under
+  different orders agree (distinct clusterings, mean pairwise ARI, NMI to the truth).
+- `match_labels(reference, labels)` / `differences(reference, labels)`: optimal one-to-one
+  matching of clusters (Hungarian on the contingency table), the points that differ.
+- `flow_gap(log_q, log_reward, log_root)`: |log q - (log R - log F(root))| per order, the
+  flow-consistency gap of a GFNCP (zero for perfectly matched flows, METHOD §2.4).
+- `run_task(model, task, X, orders, labels)`: the model calls the page makes, one task at
+  a time (so the page can cache each and show progress between them).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .partitions import canonical_labels, partition_key
+
+# A GFNCP whose flows match to within this many nats in every order is "consistent".
+CONSISTENT_GAP_NATS = 0.05
+
+
+# -- orders ------------------------------------------------------------------------------
+
+def random_orders(n: int, n_orders: int, seed: int) -> np.ndarray:
+    """(n_orders, n) int64: independent uniform permutations of 0..n-1 (numpy Generator)."""
+    if n < 1 or n_orders < 1:
+        raise ValueError(f"need n >= 1 and n_orders >= 1, got n={n}, n_orders={n_orders}.")
+    rng = np.random.default_rng(seed)
+    return np.stack([rng.permutation(n) for _ in range(n_orders)]).astype(np.int64)
+
+
+def one_order(n: int, seed: int, index: int) -> np.ndarray:
+    """The `index`-th extra order of a session ("Shuffle once"), reproducible from (seed, index)."""
+    return np.random.default_rng([int(seed), 1_000_003, int(index)]).permutation(n).astype(np.int64)
+
+
+# -- spread of log q of one clustering ---------------------------------------------------
+
+def spread_summary(log_q) -> dict:
+    """Spread over R orders of log q(c | x) of one clustering c.
+
+    Returns n, mean, median, min, max, std (population, nats), range (max - min, nats),
+    ratio = exp(range) (max/min of the probability; inf when it overflows), log10_ratio,
+    pct = (ratio - 1) * 100, and cv = std/mean of the probability exp(log q) itself.
+    """
+    lq = np.asarray(log_q, dtype=np.float64).reshape(-1)
+    if lq.size == 0:
+        raise ValueError("log_q is empty.")
+    if not np.isfinite(lq).all():
+        raise ValueError("log_q contains NaN or infinity.")
+    rng_nats = float(lq.max() - lq.min())
+    p = np.exp(lq - lq.max())                 # scale-free: cv does not depend on the shift
+    ratio = math.exp(rng_nats) if rng_nats < 700 else math.inf
+    return {
+        "n": int(lq.size), "mean": float(lq.mean()), "median": float(np.median(lq)),
+        "min": float(lq.min()), "max": float(lq.max()), "std": float(lq.std()),
+        "range": rng_nats, "ratio": ratio, "log10_ratio": rng_nats / math.log(10),
+        "pct": (ratio - 1.0) * 100.0 if ratio != math.inf else math.inf,
+        "cv": float(p.std() / p.mean()),
+    }
+
+
+def _sig(x: float, digits: int = 2) -> str:
+    """x with `digits` significant figures, no exponent for ordinary sizes."""
+    if x == 0 or not math.isfinite(x):
+        return "0" if x == 0 else str(x)
+    decimals = max(0, digits - 1 - int(math.floor(math.log10(abs(x)))))
+    text = f"{x:,.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def format_ratio(summary: dict) -> str:
+    """The max/min probability ratio as words: 'by 3%', '40-fold', 'by a factor of about 10^12'."""
+    r = summary["range"]
+    if r == 0:
+        return "not at all"
+    if summary["ratio"] < 2:
+        return f"by {_sig(summary['pct'])}%"
+    if summary["ratio"] < 1e4:
+        return f"{_sig(summary['ratio'])}-fold"
+    return f"by a factor of about 10^{summary['log10_ratio']:.0f}"
+
+
+def describe_spread(name: str, summary: dict) -> str:
+    """One sentence a person understands, e.g. "NCP's probability for the same clustering
+    varies 40-fold with the order (max/min over 50 orders; std 1.2 nats, range 3.7 nats)."."""
+    n = summary["n"]
+    nats = f"std {_sig(summary['std'], 2)} nats, range {_sig(summary['range'], 2)} nats"
+    if summary["range"] == 0:
+        return f"{name}'s probability for the same clustering is identical under all {n} orders."
+    return (f"{name}'s probability for the same clustering varies {format_ratio(summary)} with the order "
+            f"(max/min over {n} orders; {nats}).")
+
+
+def compare_spreads(name_a: str, a: dict, name_b: str, b: dict) -> str:
+    """A verdict comparing two spreads (std in nats) that says what the numbers say."""
+    sa, sb = a["std"], b["std"]
+    if sa == 0 and sb == 0:
+        return f"Neither {name_a} nor {name_b} changes with the order here."
+    if sa < sb:
+        factor = math.inf if sa == 0 else sb / sa
+        if factor < 1.5:
+            return (f"{name_a} and {name_b} are about equally sensitive to the order on this data "
+                    f"(std {_sig(sa)} vs {_sig(sb)} nats).")
+        times = "infinitely" if factor == math.inf else f"{_sig(factor)} times"
+        return f"{name_a}'s log q varies {times} less with the order than {name_b}'s (std in nats)."
+    factor = math.inf if sb == 0 else sa / sb
+    if factor < 1.5:
+        return (f"{name_a} and {name_b} are about equally sensitive to the order on this data "
+                f"(std {_sig(sa)} vs {_sig(sb)} nats).")
+    times = "infinitely" if factor == math.inf else f"{_sig(factor)} times"
+    return (f"On this data {name_a} is NOT more order-invariant than {name_b}: its log q varies "
+            f"{times} more with the order (std in nats).")
+
+
+# -- agreement of clusterings across orders ----------------------------------------------
+
+def _contingency(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    a = canonical_labels(a)
+    b = canonical_labels(b)
+    ka, kb = int(a.max()) + 1, int(b.max()) + 1
+    return np.bincount(a * kb + b, minlength=ka * kb).reshape(ka, kb)
+
+
+def ari(a, b) -> float:
+    """Adjusted Rand index of two label vectors, from the pair-confusion counts (the same
+    formula and special case as scikit-learn's adjusted_rand_score, without its overhead)."""
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape != b.shape or a.ndim != 1:
+        raise ValueError(f"label vectors must have the same shape (N,), got {a.shape} and {b.shape}.")
+    n = len(a)
+    if n == 0:
+        return 1.0
+    c = _contingency(a, b).astype(np.int64)
+    sum_sq = int((c * c).sum())
+    rows, cols = c.sum(axis=1), c.sum(axis=0)
+    tp = sum_sq - n
+    fp = int((c @ cols).sum()) - sum_sq
+    fn = int((c.T @ rows).sum()) - sum_sq
+    tn = n * n - fp - fn - sum_sq
+    if fn == 0 and fp == 0:
+        return 1.0
+    return 2.0 * (tp * tn - fn * fp) / ((tp + fn) * (fn + tn) + (tp + fp) * (fp + tn))
+
+
+def distinct(label_sets) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct clusterings among R label vectors: (labels (M, N) canonical, counts (M,)),
+    in order of first appearance."""
+    z = canonical_labels(np.asarray(label_sets))
+    if z.ndim != 2 or len(z) == 0:
+        raise ValueError(f"label_sets must have shape (R, N) with R >= 1, got {np.shape(label_sets)}.")
+    index: dict[bytes, int] = {}
+    first, counts = [], []
+    for r, row in enumerate(z):
+        key = partition_key(row)
+        if key not in index:
+            index[key] = len(first)
+            first.append(r)
+            counts.append(0)
+        counts[index[key]] += 1
+    return z[first], np.asarray(counts, dtype=np.int64)
+
+
+def agreement_stats(label_sets, truth=None) -> dict:
+    """How much R clusterings of the same points agree.
+
+    label_sets (R, N); truth (N,) or None. Returns
+      n_orders, n_distinct, modal_share (share of orders giving the most common clustering),
+      mean_pairwise_ari (over all R(R-1)/2 pairs of orders; nan when R == 1),
+      k_mean, k_min, k_max (number of clusters),
+      and with truth: nmi_truth_mean, ari_truth_mean (averaged over the R orders).
+    """
+    from .metrics import nmi
+
+    uniq, counts = distinct(label_sets)
+    R = int(counts.sum())
+    pairs = R * (R - 1) / 2
+    if pairs == 0:
+        mean_ari = math.nan
+    else:
+        total = float((counts * (counts - 1) / 2).sum())          # identical pairs: ARI 1
+        for i in range(len(uniq)):
+            for j in range(i + 1, len(uniq)):
+                total += counts[i] * counts[j] * ari(uniq[i], uniq[j])
+        mean_ari = total / pairs
+    ks = uniq.max(axis=1) + 1
+    out = {
+        "n_orders": R, "n_distinct": int(len(uniq)), "modal_share": float(counts.max() / R),
+        "mean_pairwise_ari": float(mean_ari),
+        "k_mean": float((ks * counts).sum() / R), "k_min": int(ks.min()), "k_max": int(ks.max()),
+    }
+    if truth is not None:
+        truth = np.asarray(truth)
+        if truth.shape != (uniq.shape[1],):
+            raise ValueError(f"truth must have shape ({uniq.shape[1]},), got {truth.shape}.")
+        out["nmi_truth_mean"] = float(sum(c * nmi(truth, u) for u, c in zip(uniq, counts)) / R)
+        out["ari_truth_mean"] = float(sum(c * ari(truth, u) for u, c in zip(uniq, counts)) / R)
+    return out
+
+
+# -- matching two clusterings ------------------------------------------------------------
+
+def match_labels(reference, labels) -> np.ndarray:
+    """Relabel `labels` so that its clusters carry the ids of the reference clusters they
+    overlap most, under an optimal one-to-one matching (Hungarian algorithm on the
+    contingency table, maximising the number of points in matched pairs). Clusters left
+    unmatched (or matched with zero overlap) get fresh ids max(reference)+1, +2, ...
+    in order of first appearance. Returns (N,) int64 in the reference's id space."""
+    from scipy.optimize import linear_sum_assignment
+
+    ref = np.asarray(reference, dtype=np.int64)
+    lab = canonical_labels(labels)
+    if ref.shape != lab.shape or ref.ndim != 1:
+        raise ValueError(f"reference and labels must have the same shape (N,), got {ref.shape} and {lab.shape}.")
+    if np.any(ref < 0):
+        raise ValueError("reference labels must be non-negative.")
+    kr, kl = int(ref.max()) + 1, int(lab.max()) + 1
+    table = np.bincount(ref * kl + lab, minlength=kr * kl).reshape(kr, kl)
+    rows, cols = linear_sum_assignment(table, maximize=True)
+    mapping = np.full(kl, -1, dtype=np.int64)
+    for r, c in zip(rows, cols):
+        if table[r, c] > 0:
+            mapping[c] = r
+    nxt = kr
+    for c in range(kl):                      # canonical: clusters in order of first appearance
+        if mapping[c] < 0:
+            mapping[c] = nxt
+            nxt += 1
+    return mapping[lab]
+
+
+def differences(reference, labels) -> np.ndarray:
+    """(N,) bool: points whose cluster differs from the reference after optimal matching."""
+    return match_labels(reference, labels) != np.asarray(reference)
+
+
+# -- flow consistency --------------------------------------------------------------------
+
+def flow_gap(log_q, log_reward, log_root) -> dict:
+    """|log q - (log R(c|x) - log F(root))| per order; mean and max over orders (nats)."""
+    gap = np.abs(np.asarray(log_q, float) - (np.asarray(log_reward, float) - np.asarray(log_root, float)))
+    return {"gap": gap, "mean": float(gap.mean()), "max": float(gap.max())}
+
+
+def describe_flow_gap(summary: dict, n_orders: int) -> str:
+    """What the measured gap means, in words."""
+    mean, mx = summary["mean"], summary["max"]
+    head = f"Measured over {n_orders} orders: mean gap {_sig(mean, 2)} nats, max {_sig(mx, 2)} nats."
+    if mx <= CONSISTENT_GAP_NATS:
+        return head + (f" That is below {CONSISTENT_GAP_NATS} nats (probability off by at most "
+                       f"{_sig((math.exp(mx) - 1) * 100, 2)}%): the flows are consistent here, so the "
+                       "answer cannot depend much on the order.")
+    ratio = math.exp(mx) if mx < 700 else math.inf
+    factor = f"{_sig(ratio)}-fold" if ratio < 1e4 else f"about 10^{mx / math.log(10):.0f}-fold"
+    return head + (f" The flows are NOT fully consistent on this data: in some order the probability is "
+                   f"off by up to {factor} from the order-free value R(c|x)/F(root), so the guarantee "
+                   "holds only approximately.")
+
+
+# -- the model calls ---------------------------------------------------------------------
+
+def run_task(model, task: str, X, orders, labels=None) -> dict:
+    """One batch of model calls for the order study (all orders in one call).
+
+    task "greedy": {"labels" (R, N), "log_q" (R,)} greedy decoding under every order;
+    task "fixed":  {"log_q" (R,)} log q of `labels` under every order; for a GFNCP also
+                   "log_reward" and "log_root" (one teacher-forced pass gives all three).
+    """
+    orders = np.asarray(orders)
+    if task == "greedy":
+        lab, lq = model.greedy_orders(X, orders)
+        return {"labels": lab, "log_q": lq}
+    if task == "fixed":
+        if labels is None:
+            raise ValueError("task 'fixed' needs labels.")
+        if model.kind == "gfncp":
+            return model.flow_terms(X, labels, orders)
+        return {"log_q": model.log_prob_orders(X, labels, orders)}
+    raise ValueError(f"task must be 'greedy' or 'fixed', got {task!r}.")
+
+
+def project_2d(X) -> tuple[np.ndarray, tuple[str, str]]:
+    """Points to show in a 2-D scatter: X itself when d <= 2 (padded), else the first two
+    principal components (signs fixed, so the picture does not depend on the order)."""
+    from .routing import fit_dimension
+
+    X = np.asarray(X, dtype=np.float64)
+    if X.shape[1] <= 2:
+        return fit_dimension(X, 2), ("x₁", "x₂" if X.shape[1] == 2 else "")
+    return fit_dimension(X, 2), ("PC 1", "PC 2")
