@@ -1,7 +1,7 @@
 # GFNCP Explorer: the two set-up commands.
 #   make run    create .venv (once), install the pinned requirements (when they change), start the app
 #   make test   same, plus the test tools and Chromium, then the whole pytest suite
-#   make bench  run the benchmark script (scripts/bench.py)
+#   make bench  run the speed benchmark (python -m gfncp.bench)
 #   make clean  remove .venv and caches
 #
 # Installs are keyed by a hash of the files that define them: a second run with unchanged
@@ -41,7 +41,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || { command -v sudo >/dev/null && echo sudo
 help:
 	@echo "make run    start the app on http://$(ADDRESS):$(PORT) (PORT=... to change)"
 	@echo "make test   run the whole test suite (library, pages, headless-browser)"
-	@echo "make bench  run scripts/bench.py"
+	@echo "make bench  run the speed benchmark (python -m gfncp.bench)"
 	@echo "make clean  remove .venv and caches"
 
 # A venv whose interpreter does not start (e.g. the base Python moved) is rebuilt.
@@ -84,8 +84,7 @@ test: $(DEV_STAMP) $(CHROMIUM)
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 bench: $(RUN_STAMP)
-	@test -f scripts/bench.py || { echo "ERROR: scripts/bench.py does not exist yet." >&2; exit 1; }
-	$(PY) scripts/bench.py $(BENCH_ARGS)
+	$(PY) -m gfncp.bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache build dist *.egg-info tests/artifacts

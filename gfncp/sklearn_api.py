@@ -13,7 +13,8 @@ class GFNCPClustering:
     samples drawn for the uncertainty attributes), random_state (int seed).
 
     Fitted attributes: labels_ (N,) the most probable clustering found (greedy decoding or a
-    sample, whichever has the higher log q); log_prob_ its log q; samples_ (S, N);
+    sample, whichever has the higher log q); log_prob_ its log q; samples_ (S, N) and
+    sample_log_prob_ (S,);
     coassignment_ (N, N) posterior probability that two points share a cluster.
     """
 
@@ -35,6 +36,7 @@ class GFNCPClustering:
         else:
             self.labels_, self.log_prob_ = greedy, greedy_lp
         self.samples_ = s.labels
+        self.sample_log_prob_ = s.log_prob
         self.coassignment_ = coassignment(s.labels)
         self.n_clusters_ = int(self.labels_.max()) + 1
         return self
