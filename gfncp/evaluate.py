@@ -250,11 +250,33 @@ def run(suite: Suite, pairs: list[str] | None = None, progress=None, command: st
     return results
 
 
+def update_cards(results: dict) -> None:
+    """Write each model's evaluation metrics into its model card."""
+    from .registry import MODELS_DIR
+    for pair, r in results["pairs"].items():
+        for kind, name in zip(("gfncp", "ncp"), r["models"]):
+            path = MODELS_DIR / f"{name}.json"
+            card = json.loads(path.read_text())
+            acc = r["accuracy"][f"{kind.upper()} greedy"]
+            metrics = {"command": results["command"], "date": results["date"],
+                       "accuracy": {"n_sets": results["suite"]["n_sets"], "n_points": results["suite"]["n_points"],
+                                    "nmi": acc["nmi"], "ari": acc["ari"], "seconds_per_set": acc["seconds"]["mean"]},
+                       "order_invariance_std_log_q": r["invariance"][kind]}
+            if "calibration" in r:
+                metrics["calibration_tv_n7"] = r["calibration"][kind]
+            if kind == "gfncp" and "gfncp_flow_gap" in r["invariance"]:
+                metrics["flow_consistency_gap"] = r["invariance"]["gfncp_flow_gap"]
+                metrics["share_of_sets_below_ncp"] = r["invariance"]["gfncp_below_ncp"]
+            card["evaluation"] = metrics
+            path.write_text(json.dumps(card, indent=2) + "\n")
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m gfncp.evaluate", description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="a miniature suite (seconds)")
     p.add_argument("--pairs", nargs="*", default=None, help="subset of: " + ", ".join(routing.PAIRS))
     p.add_argument("--out", default=str(RESULTS_DIR))
+    p.add_argument("--update-cards", action="store_true", help="write the metrics into the model cards")
     a = p.parse_args(argv)
     suite = QUICK if a.quick else Suite()
     from tqdm import tqdm
@@ -273,6 +295,8 @@ def main(argv=None):
     (out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
     (out / "results.md").write_text(markdown(results))
     (out / "invariance.svg").write_text(invariance_svg(results))
+    if a.update_cards:
+        update_cards(results)
     print(markdown(results))
 
 

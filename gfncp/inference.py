@@ -107,15 +107,20 @@ def run_policy(net: SetNetwork, X: torch.Tensor, selector: Selector, record: boo
     """Assign the points of X in order with the model's policy.
 
     X: (N, d) one set, or (C, N, d) one ordering per chain. Returns chains' labels and log q.
+
+    The head is linear in G up to its first layer, and G is a sum of per-cluster g terms, so
+    the loop keeps A_k = W_G g(H_k) per cluster and their sum instead of g-space vectors:
+    an option's first-layer input is sum_j A_j - A_k + W_G g(H_k + h_n) (join k) or
+    sum_j A_j + W_G g(h_n) (new), plus the unassigned part W_U U_n + b shared by all options.
     """
     if X.dim() == 2:
         X = X[None]
     h, q = net.encode(X)                                    # (C0, N, dh)
     C0, N, dh = h.shape
-    g_alone = net.g(h)                                      # (C0, N, g): g of a lone point
-    q_total = q.sum(dim=1)
-    unassigned = q_total[:, None] - q.cumsum(dim=1)         # (C0, N, dh), points > n
-    gd = g_alone.shape[-1]
+    a_alone = net.head_g(net.g(h))                          # (C0, N, w): first-layer term of a lone point
+    unassigned = q.sum(dim=1, keepdim=True) - q.cumsum(dim=1)
+    u_term = net.head_u(unassigned)                         # (C0, N, w), points > n
+    w = a_alone.shape[-1]
 
     C = max(selector.init_chains(), 1) if C0 == 1 else C0
     def per_chain(t: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
@@ -123,28 +128,26 @@ def run_policy(net: SetNetwork, X: torch.Tensor, selector: Selector, record: boo
 
     chain = torch.arange(C)
     H = torch.zeros(C, N, dh)                               # running cluster sums
-    gH = torch.zeros(C, N, gd)                              # g(H_k), cached
+    A = torch.zeros(C, N, w)                                # W_G g(H_k), cached per cluster
     H[:, 0] = per_chain(h[:, 0], chain)
-    gH[:, 0] = per_chain(g_alone[:, 0], chain)
-    total = gH[:, 0].clone()                                # sum_k g(H_k)
+    A[:, 0] = per_chain(a_alone[:, 0], chain)
+    total = A[:, 0].clone()                                 # sum_k A_k
     K = torch.ones(C, dtype=torch.long)
     labels = torch.zeros(C, N, dtype=torch.long)
     log_q = torch.zeros(C)
     origin = chain.clone()                                  # which input ordering a chain uses
-    log_root = net.head(torch.zeros(C0, gd), q_total)
+    log_root = net.head_rest(net.head_u(q.sum(dim=1)))      # G = 0 at the root
     steps: list[StepRecord] = []
 
     for n in range(1, N):
         k_max = int(K.max())
         h_n = per_chain(h[:, n], origin)                    # (C, dh)
-        g_joined = net.g(H[:, :k_max] + h_n[:, None])       # (C, k_max, g)
-        join = total[:, None] - gH[:, :k_max] + g_joined
-        G = torch.cat([join, torch.zeros(C, 1, gd)], dim=1)
+        a_joined = net.head_g(net.g(H[:, :k_max] + h_n[:, None]))   # (C, k_max, w)
+        a_new = per_chain(a_alone[:, n], origin)            # (C, w)
+        z = torch.cat([total[:, None] - A[:, :k_max] + a_joined, torch.zeros(C, 1, w)], dim=1)
         opens = torch.arange(k_max + 1) == K[:, None]       # (C, k_max+1)
-        g_new = per_chain(g_alone[:, n], origin)
-        G = torch.where(opens[..., None], (total + g_new)[:, None], G)
-        U = per_chain(unassigned[:, n], origin)[:, None]    # (C, 1, dh)
-        log_flows = net.head(G, U)
+        z = torch.where(opens[..., None], (total + a_new)[:, None], z)
+        log_flows = net.head_rest(z + per_chain(u_term[:, n], origin)[:, None])
         log_flows = log_flows.masked_fill(torch.arange(k_max + 1) > K[:, None], float("-inf"))
         log_probs = torch.log_softmax(log_flows, dim=-1)
 
@@ -155,19 +158,18 @@ def run_policy(net: SetNetwork, X: torch.Tensor, selector: Selector, record: boo
                                     log_probs[parent[0], :k0].exp().numpy().copy(), int(choice[0])))
         # Re-index the chains' state by parent (beam search reorders and resizes).
         if parent.shape[0] != C or not torch.equal(parent, chain):
-            H, gH, total, K, labels, origin = H[parent], gH[parent], total[parent], K[parent], labels[parent], origin[parent]
-            g_joined, g_new, h_n = g_joined[parent], g_new[parent], h_n[parent]
+            H, A, total, K, labels, origin = H[parent], A[parent], total[parent], K[parent], labels[parent], origin[parent]
+            a_joined, a_new, h_n = a_joined[parent], a_new[parent], h_n[parent]
             C = parent.shape[0]
             chain = torch.arange(C)
-        # g of the updated cluster: already computed as g_joined (or g_new for a new cluster).
+        # The updated cluster's term was already computed: a_joined (join) or a_new (open).
         opened = choice == K
-        joined_c = choice.clamp(max=k_max - 1)
-        g_updated = torch.where(opened[:, None], g_new, g_joined[chain, joined_c])
-        total = total - gH[chain, choice] + g_updated
-        gH[chain, choice] = g_updated
+        a_updated = torch.where(opened[:, None], a_new, a_joined[chain, choice.clamp(max=k_max - 1)])
+        total = total - A[chain, choice] + a_updated
+        A[chain, choice] = a_updated
         H[chain, choice] += h_n
         K = K + opened.long()
         labels[:, n] = choice
 
-    log_reward = net.head(total, torch.zeros(C, dh))       # final state: nothing unassigned
+    log_reward = net.head_rest(total + net.head_u(torch.zeros(1, dh)))   # nothing unassigned
     return LoopResult(labels, log_q, per_chain(log_root, origin), log_reward, steps)

@@ -101,31 +101,42 @@ class SetNetwork(nn.Module):
             h, q = h * m, q * m
         return h, q
 
-    def head(self, G: torch.Tensor, U: torch.Tensor) -> torch.Tensor:
-        """Log-flow (GFNCP: -E) or logit (NCP) of a state. G (..., g_dim), U (..., h_dim) -> (...)."""
-        z = torch.cat([G, U.expand(*G.shape[:-1], U.shape[-1])], dim=-1)
-        out = self.head_mlp(z)
-        if self.config.skip_head:
-            out = out + self.head_skip(z)
-        return out.squeeze(-1)
-
-    def head_split(self, G: torch.Tensor, U: torch.Tensor) -> torch.Tensor:
-        """Like `head` but U broadcasts without materialising the concatenation.
-
-        The first Linear layer is applied to G and U separately and the results summed, which
-        is the same arithmetic as on [G ; U] and saves the (..., K+1, g+h) copy in the hot
-        teacher-forced pass. G (B, N, K+1, g), U (B, N, 1, h) -> (B, N, K+1).
-        """
+    # -- the head, split at its first (linear) layer -----------------------------------------
+    # head([G ; U]) = rest(W_G G + W_U U + b). Splitting the first layer lets callers add the
+    # G and U parts separately: U's part is computed once per step for every option, and the
+    # G part is linear in G, so sums and differences of cluster terms can be formed after it
+    # (the inference loop caches W_G g(H_k) per cluster). The skip path (if any) rides along
+    # as one extra output column of the first layer.
+    def _first_weights(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         first: nn.Linear = self.head_mlp[0]
         gd = self.config.g_dim
-        z = G @ first.weight[:, :gd].T + U @ first.weight[:, gd:].T
-        if first.bias is not None:
-            z = z + first.bias
-        out = self.head_mlp[1:](z)
+        W, b = first.weight, first.bias
         if self.config.skip_head:
-            w = self.head_skip.weight
-            out = out + (G @ w[:, :gd].T + U @ w[:, gd:].T)
-        return out.squeeze(-1)
+            W = torch.cat([W, self.head_skip.weight], dim=0)
+            b = torch.cat([b, b.new_zeros(1)])
+        return W[:, :gd], W[:, gd:], b
+
+    def head_g(self, G: torch.Tensor) -> torch.Tensor:
+        """First-layer contribution of G. (..., g_dim) -> (..., hidden [+1 skip])."""
+        return G @ self._first_weights()[0].T
+
+    def head_u(self, U: torch.Tensor) -> torch.Tensor:
+        """First-layer contribution of U, bias included. (..., h_dim) -> (..., hidden [+1])."""
+        _, W_u, b = self._first_weights()
+        return U @ W_u.T + b
+
+    def head_rest(self, z: torch.Tensor) -> torch.Tensor:
+        """The head after its first layer: z = head_g(G) + head_u(U) -> log-flow (...)."""
+        hidden = self.config.hidden
+        out = self.head_mlp[1:](z[..., :hidden]).squeeze(-1)
+        if self.config.skip_head:
+            out = out + z[..., hidden]
+        return out
+
+    def head(self, G: torch.Tensor, U: torch.Tensor) -> torch.Tensor:
+        """Log-flow (GFNCP: -E) or logit (NCP) of a state. G (..., g_dim), U (..., h_dim),
+        broadcastable -> (...)."""
+        return self.head_rest(self.head_g(G) + self.head_u(U))
 
     def n_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())

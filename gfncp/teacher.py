@@ -106,7 +106,7 @@ def teacher_forced(net: SetNetwork, X: torch.Tensor, labels: torch.Tensor,
 
     q_total = q.sum(dim=1)                                       # (B, dh)
     unassigned = q_total[:, None] - q.cumsum(dim=1)              # points > n, (B, N, dh)
-    log_flows = net.head_split(G, unassigned[:, :, None, :])     # (B, N, K+1)
+    log_flows = net.head(G, unassigned[:, :, None, :])     # (B, N, K+1)
 
     cols = torch.arange(G.shape[2], device=X.device)
     valid = cols <= n_prev[..., None]
