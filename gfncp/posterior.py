@@ -16,7 +16,7 @@ Gibbs run), with optional non-negative weights (uniform for ancestral samples):
 - `k_posterior`: P(K = k) from the samples.
 - `top_clusterings`: distinct sampled clusterings, their empirical frequency and q.
 - `model_partition_distribution`: for N <= 9, a model's exact q over all Bell(N)
-  partitions, in one batched teacher-forced pass.
+  partitions, from Bell(N - 1) batched teacher-forced rows.
 - `summarize`: all of the above at once, as a `PosteriorSummary`.
 """
 from __future__ import annotations
@@ -32,6 +32,7 @@ from .partitions import all_partitions, canonical_labels
 
 __all__ = [
     "MAX_EXACT_N",
+    "coassignment",
     "reference_clustering",
     "match_to_reference",
     "PointUncertainty",
@@ -213,13 +214,18 @@ def k_posterior(labels, weights=None) -> np.ndarray:
 class TopClusterings:
     """Distinct sampled clusterings, most frequent first (ties: higher q first).
 
-    labels (M, N) canonical; frequency (M,) = count / S; q (M,) = exp(log q) under the model.
+    labels (M, N) canonical; frequency (M,) = count / S; log_q (M,) = log q under the model;
+    n_distinct: number of distinct clusterings among the S samples.
     """
 
     labels: np.ndarray
     frequency: np.ndarray
-    q: np.ndarray
+    log_q: np.ndarray
     n_distinct: int
+
+    @property
+    def q(self) -> np.ndarray:
+        return np.exp(self.log_q)
 
     @property
     def n_clusters(self) -> np.ndarray:
@@ -233,7 +239,7 @@ def top_clusterings(labels, log_prob, k: int = 8) -> TopClusterings:
     uniq, first, inverse, counts = np.unique(z, axis=0, return_index=True, return_inverse=True,
                                              return_counts=True)
     rank = np.lexsort((first, -log_prob[first], -counts))[:k]
-    return TopClusterings(uniq[rank], counts[rank] / len(z), np.exp(log_prob[first[rank]]), len(uniq))
+    return TopClusterings(uniq[rank], counts[rank] / len(z), log_prob[first[rank]], len(uniq))
 
 
 # ---------------------------------------------------------------------------------------
@@ -308,12 +314,16 @@ def coassignment_agreement(A: np.ndarray, B: np.ndarray) -> dict:
 # Exact model distributions for tiny sets
 # ---------------------------------------------------------------------------------------
 
-def model_partition_distribution(model, X, batch_size: int = 2048) -> PartitionDistribution:
+def model_partition_distribution(model, X, batch_size: int = 1024) -> PartitionDistribution:
     """A model's q(c | X) over all Bell(N) partitions of X (N <= 9), points in row order.
 
-    One teacher-forced pass per batch of partitions. The returned log-probabilities are q
-    itself (not renormalised), sorted most probable first, so `probs.sum()` is 1 up to
-    floating-point error for a proper sequential policy.
+    The policy's choice at step n depends only on the labels of the points before n, so one
+    teacher-forced row per partition of the first N - 1 points (Bell(N - 1) rows, the last
+    point opening a new cluster) gives log q of the prefix and the probability of every
+    option for the last point: log q of all its children at once, Bell(N) in total.
+
+    The returned log-probabilities are q itself (not renormalised), sorted most probable
+    first, so `probs.sum()` is 1 up to floating-point error for a proper sequential policy.
     """
     import torch
 
@@ -323,18 +333,29 @@ def model_partition_distribution(model, X, batch_size: int = 2048) -> PartitionD
     N = len(Xt)
     if N > MAX_EXACT_N:
         raise ValueError(f"model_partition_distribution enumerates all partitions; N <= {MAX_EXACT_N}, got {N}")
-    parts = all_partitions(N)
-    log_q = np.empty(len(parts))
+    if N == 1:
+        return PartitionDistribution(labels=np.zeros((1, 1), dtype=np.int64), log_probs=np.zeros(1))
+    prefixes = all_partitions(N - 1)                               # (Bell(N-1), N-1)
+    k_prev = prefixes.max(axis=1) + 1                              # clusters among the first N-1 points
+    rows = np.hstack([prefixes, k_prev[:, None]])                  # last point opens a new cluster
+    base = np.empty(len(rows))
+    last = np.full((len(rows), N + 1), -np.inf)                    # log p(option k) for the last point
     # Batches of equal K: the pass costs O(K) per row, with K the batch's largest cluster id.
-    by_k = np.argsort(parts.max(axis=1), kind="stable")
+    by_k = np.argsort(k_prev, kind="stable")
     with torch.inference_mode():
-        for start in range(0, len(parts), batch_size):
+        for start in range(0, len(rows), batch_size):
             idx = by_k[start:start + batch_size]
-            lab = torch.as_tensor(parts[idx])
-            Xb = Xt[None].expand(len(lab), N, Xt.shape[1])
-            log_q[idx] = teacher_forced(model.net, Xb, lab).log_q.double().numpy()
+            lab = torch.as_tensor(rows[idx])
+            tf = teacher_forced(model.net, Xt[None].expand(len(idx), N, Xt.shape[1]), lab)
+            base[idx] = tf.log_p_chosen[:, :N - 1].sum(-1).double().numpy()
+            lp = tf.log_probs[:, N - 1].double().numpy()             # (B, K_batch + 1)
+            last[idx, :lp.shape[1]] = lp
+    parent = np.repeat(np.arange(len(rows)), k_prev + 1)
+    option = np.concatenate([np.arange(k + 1) for k in k_prev])
+    labels = np.hstack([prefixes[parent], option[:, None]])
+    log_q = base[parent] + last[parent, option]
     order = np.argsort(-log_q, kind="stable")
-    return PartitionDistribution(labels=parts[order], log_probs=log_q[order])
+    return PartitionDistribution(labels=labels[order], log_probs=log_q[order])
 
 
 def aligned_probabilities(distributions: dict, k: int = 10, by: str | None = None):

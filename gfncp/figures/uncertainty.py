@@ -18,8 +18,9 @@ from .palette import UNASSIGNED_COLOR, cluster_color
 
 MODEL_COLORS = {"GFNCP": "#1f77b4", "NCP": "#ff7f0e", "Exact posterior": "#3a3a3a", "Gibbs": "#3a3a3a"}
 
-# Red = uncertain in every colouring.
-UNCERTAIN_SCALE = "YlOrRd"
+# Red = uncertain in every colouring; (near-)certain points are a quiet grey-blue that stays
+# visible on white.
+UNCERTAIN_SCALE = [[0.0, "#a9b8cc"], [0.12, "#fee391"], [0.45, "#fd8d3c"], [0.75, "#e31a1c"], [1.0, "#67000d"]]
 HEATMAP_SCALE = "Blues"
 BOUNDARY_COLOR = "rgba(214, 39, 40, 0.75)"
 
@@ -38,7 +39,12 @@ def _model_color(name: str) -> str:
     return "#7f7f7f"
 
 
-def _cluster_name(k: int, unmatched: int | None) -> str:
+def _marker_size(n: int) -> int:
+    return 9 if n <= 150 else 7 if n <= 600 else 5 if n <= 2000 else 4
+
+
+def cluster_name(k: int, unmatched: int | None = None) -> str:
+    """"C3", or "unmatched" when k is the unmatched label value."""
     return "unmatched" if unmatched is not None and k == unmatched else f"C{k}"
 
 
@@ -63,7 +69,7 @@ def uncertainty_scatter(coords, value, most_probable, probability, *, quantity: 
     prob = np.asarray(probability, dtype=float)
     ent = np.full(N, np.nan) if entropy is None else np.asarray(entropy, dtype=float)
     mat = np.full(N, np.nan) if mate is None else np.asarray(mate, dtype=float)
-    names = np.array([_cluster_name(k, unmatched) for k in most], dtype=object)
+    names = np.array([cluster_name(k, unmatched) for k in most], dtype=object)
     custom = np.empty((N, 5), dtype=object)
     custom[:, 0] = np.arange(N)
     custom[:, 1] = names
@@ -80,8 +86,8 @@ def uncertainty_scatter(coords, value, most_probable, probability, *, quantity: 
         for k in np.unique(ref):
             m = ref == k
             fig.add_trace(go.Scatter(
-                x=P[m, 0], y=P[m, 1], mode="markers", name=_cluster_name(int(k), unmatched),
-                marker=dict(size=7, color=cluster_color(int(k)) if k != unmatched else UNASSIGNED_COLOR,
+                x=P[m, 0], y=P[m, 1], mode="markers", name=cluster_name(int(k), unmatched),
+                marker=dict(size=_marker_size(N), color=cluster_color(int(k)) if k != unmatched else UNASSIGNED_COLOR,
                             line=dict(width=0.5, color="white")),
                 customdata=custom[m], hovertemplate=hover))
         fig.update_layout(legend=dict(title="reference cluster", itemsizing="constant"))
@@ -96,7 +102,7 @@ def uncertainty_scatter(coords, value, most_probable, probability, *, quantity: 
         draw = np.argsort(np.nan_to_num(uncertainty, nan=-np.inf), kind="stable")
         fig.add_trace(go.Scatter(
             x=P[draw, 0], y=P[draw, 1], mode="markers", showlegend=False,
-            marker=dict(size=8, color=v[draw], colorscale=UNCERTAIN_SCALE, reversescale=reverse,
+            marker=dict(size=_marker_size(N), color=v[draw], colorscale=UNCERTAIN_SCALE, reversescale=reverse,
                         cmin=lo, cmax=hi, line=dict(width=0.5, color="#777777"),
                         colorbar=dict(title=dict(text=bar_title), thickness=14, len=0.85)),
             customdata=custom[draw], hovertemplate=hover))
@@ -112,7 +118,8 @@ def coassignment_heatmap(matrices: dict, order, boundaries, reference=None, heig
                          max_labels: int = 25) -> go.Figure:
     """Co-assignment matrices {title: (N, N)} side by side, rows and columns in `order`
     (N,) (e.g. by reference cluster), with lines at `boundaries` (positions where a new
-    reference cluster starts). One shared colour bar, 0..1.
+    reference cluster starts). One shared colour bar, 0..1. The figure has a fixed width
+    (square panels of side height - 80 px): show it at its own width.
 
     reference (N,): reference cluster of every point, for axis labels (C0, C1, ... at the
     centre of each block; only the largest `max_labels` blocks are labelled).
@@ -121,7 +128,12 @@ def coassignment_heatmap(matrices: dict, order, boundaries, reference=None, heig
     N = len(order)
     names = [f"#{i}" for i in order]
     titles = list(matrices)
-    fig = make_subplots(rows=1, cols=len(titles), subplot_titles=titles, horizontal_spacing=0.06)
+    # A fixed size, so that every panel is square and the colour bar sits right next to them.
+    n = len(titles)
+    left, right, top, bottom, gap = 50, 110, 40, 40, 60
+    side = height - top - bottom
+    plot_width = n * side + (n - 1) * gap
+    fig = make_subplots(rows=1, cols=n, subplot_titles=titles, horizontal_spacing=gap / plot_width)
     for c, (title, C) in enumerate(matrices.items(), start=1):
         Z = np.asarray(C, dtype=np.float32)[np.ix_(order, order)]
         fig.add_trace(go.Heatmap(
@@ -140,20 +152,23 @@ def coassignment_heatmap(matrices: dict, order, boundaries, reference=None, heig
         starts = np.concatenate([[0], np.asarray(boundaries, dtype=np.int64), [N]])
         sizes = np.diff(starts)
         keep = np.argsort(-sizes, kind="stable")[:max_labels]
+        min_gap = N / 28.0          # keep labels apart (a label is about 1/28 of the axis wide)
         for j in sorted(keep):
-            if sizes[j] >= max(1, N // 60):
-                tickvals.append((starts[j] + starts[j + 1] - 1) / 2)
-                ticktext.append(f"C{int(ref_sorted[starts[j]])}")
+            centre = (starts[j] + starts[j + 1] - 1) / 2
+            if tickvals and centre - tickvals[-1] < min_gap:
+                continue
+            tickvals.append(centre)
+            ticktext.append(f"C{int(ref_sorted[starts[j]])}")
     axis = dict(type="category", tickmode="array", tickvals=tickvals, ticktext=ticktext, showgrid=False,
-                tickfont=dict(size=10), constrain="domain")
+                tickfont=dict(size=10))
     fig.update_xaxes(**axis, tickangle=0)
     fig.update_yaxes(**axis, autorange="reversed")
-    for c in range(1, len(titles) + 1):
-        fig.update_yaxes(scaleanchor=f"x{'' if c == 1 else c}", scaleratio=1, row=1, col=c)
     fig.update_layout(
-        height=height, template="plotly_white", margin=dict(l=50, r=20, t=40, b=40),
+        height=height, width=left + plot_width + right, template="plotly_white",
+        margin=dict(l=left, r=right, t=top, b=bottom),
         coloraxis=dict(colorscale=HEATMAP_SCALE, cmin=0.0, cmax=1.0,
-                       colorbar=dict(title=dict(text="P(same<br>cluster)"), thickness=14, len=0.85)),
+                       colorbar=dict(title=dict(text="P(same<br>cluster)"), thickness=14, len=0.85, x=1.02,
+                                     xanchor="left")),
     )
     return fig
 
@@ -175,9 +190,9 @@ def k_distribution_figure(k_probs: dict, height: int = 360, title: str = "") -> 
                              hovertemplate=f"{name}<br>P(K = %{{x}}) = %{{y:.3f}}<extra></extra>"))
     fig.update_layout(
         height=height, template="plotly_white", barmode="group", bargap=0.25,
-        margin=dict(l=50, r=20, t=40 if title else 20, b=45),
+        margin=dict(l=50, r=20, t=40 if title else 20, b=80),
         title=dict(text=title, x=0.0, font=dict(size=15)) if title else None,
-        legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
+        legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0.0),
         xaxis=dict(title="number of clusters K", dtick=1 if len(ks) <= 25 else None),
         yaxis=dict(title="probability", rangemode="tozero"),
     )
@@ -187,27 +202,27 @@ def k_distribution_figure(k_probs: dict, height: int = 360, title: str = "") -> 
 def clustering_gallery(coords, labels, titles, n_cols: int = 4, panel_height: int = 240,
                        axis_titles=("", "")) -> go.Figure:
     """Small multiples: the same points coords (N, 2) coloured by each clustering labels
-    (M, N) (shared palette), with titles (M,) (e.g. probabilities)."""
+    (M, N) (shared palette), with titles (M,) (e.g. probabilities; up to two lines, "<br>")."""
     P = np.asarray(coords, dtype=float)
     labels = np.asarray(labels)
     M = len(labels)
     n_cols = max(1, min(n_cols, M))
     n_rows = max(1, int(np.ceil(M / n_cols)))
-    fig = make_subplots(rows=n_rows, cols=n_cols, subplot_titles=list(titles),
-                        horizontal_spacing=0.02, vertical_spacing=0.1 / n_rows + 0.04)
+    total_height = panel_height * n_rows + 50
+    fig = make_subplots(rows=n_rows, cols=n_cols, subplot_titles=list(titles), horizontal_spacing=0.02,
+                        vertical_spacing=min(0.3, 60 / total_height) if n_rows > 1 else 0.0)
     idx = np.arange(len(P))
     for m in range(M):
         row, col = m // n_cols + 1, m % n_cols + 1
         fig.add_trace(go.Scatter(
             x=P[:, 0], y=P[:, 1], mode="markers", showlegend=False,
-            marker=dict(size=5, color=[cluster_color(k) for k in labels[m]], line=dict(width=0.3, color="white")),
+            marker=dict(size=6, color=[cluster_color(k) for k in labels[m]], line=dict(width=0.3, color="white")),
             customdata=np.column_stack([idx, labels[m]]),
             hovertemplate="point %{customdata[0]}<br>cluster %{customdata[1]}<extra></extra>",
         ), row=row, col=col)
     _clean_axes(fig, showticklabels=False)
-    fig.update_annotations(font_size=12)
-    fig.update_layout(height=panel_height * n_rows + 30, template="plotly_white",
-                      margin=dict(l=10, r=10, t=40, b=10))
+    fig.update_annotations(font=dict(size=13, color="#333333"))
+    fig.update_layout(height=total_height, template="plotly_white", margin=dict(l=10, r=10, t=50, b=10))
     return fig
 
 
@@ -235,7 +250,7 @@ def partition_bars(labels, probs: dict, height: int = 420, title: str = "") -> g
         height=height, template="plotly_white", barmode="group", bargap=0.2,
         margin=dict(l=50, r=20, t=40 if title else 20, b=45),
         title=dict(text=title, x=0.0, font=dict(size=15)) if title else None,
-        legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
+        legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="right", x=1.0),
         xaxis=dict(title="partition (ranked by the exact posterior)"),
         yaxis=dict(title="probability", rangemode="tozero"),
     )

@@ -1,0 +1,439 @@
+"""Uncertainty: how sure is GFNCP about each point, each pair of points and the number of
+clusters, and how does its posterior compare with the exact one / a Gibbs sampler?"""
+from __future__ import annotations
+
+import functools
+import time
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from gfncp import posterior as post
+from gfncp import references as refs
+from gfncp.figures import uncertainty as figs
+from gfncp.ui.state import current_models, current_pair, get_dataset, model_input, projection
+
+PLOT_CONFIG = {"displaylogo": False}
+HEATMAP_MAX = 600          # larger sets: the heatmaps show an evenly spaced subset of points
+GIBBS_AUTO_N = 200         # larger sets: Gibbs runs on request
+PRIOR = dict(alpha=0.7, sigma=1.0, lam=10.0)
+N_GALLERY = 8
+COLOURINGS = {
+    "entropy": "Entropy",
+    "probability": "P(most likely cluster)",
+    "mate_confidence": "Cluster-mate confidence",
+    "cluster": "Reference cluster",
+}
+
+
+# -- cached computations (keyed by data set, model and parameters; models and arrays unhashed)
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _posterior(data_key: str, model_name: str, n_samples: int, seed: int, reference: str, _model, _X):
+    t0 = time.perf_counter()
+    samples = _model.sample(_X, n_samples, seed)
+    ref = _model.greedy(_X) if reference == "greedy" else None
+    t1 = time.perf_counter()
+    summary = post.summarize(samples.labels, samples.log_prob, reference=ref)
+    t2 = time.perf_counter()
+    summary.coassignment = summary.coassignment.astype(np.float32)   # half the memory in the cache
+    return summary, t1 - t0, t2 - t1
+
+
+def _projection(data_key: str, method: str, n_neighbors: int, min_dist: float, X):
+    """2-D view of the set, cached per data set and parameters (shared with the other pages)."""
+    t0 = time.perf_counter()
+    P = projection(data_key, X, method=method, seed=0, n_neighbors=n_neighbors, min_dist=min_dist)
+    return np.asarray(P, dtype=float)[:, :2], time.perf_counter() - t0
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _exact(data_key: str, _X):
+    t0 = time.perf_counter()
+    dist = refs.exact_posterior(_X, **PRIOR)
+    return dist, time.perf_counter() - t0
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _model_exact(data_key: str, model_name: str, _model, _X):
+    t0 = time.perf_counter()
+    dist = post.model_partition_distribution(_model, _X)
+    return dist, time.perf_counter() - t0
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _gibbs(data_key: str, n_sweeps: int, burn_in: int, seed: int, _X):
+    res = refs.gibbs(_X, **PRIOR, n_sweeps=n_sweeps, burn_in=burn_in, seed=seed)
+    return res, post.coassignment(res.samples), post.k_posterior(res.samples)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _baseline(data_key: str, method: str, n_clusters, seed: int, _X):
+    if method == "kmeans":
+        return refs.kmeans(_X, n_clusters, seed=seed)
+    return refs.dpgmm(_X, alpha=PRIOR["alpha"], seed=seed)
+
+
+def _fmt_q(log_q: float) -> str:
+    return f"q={np.exp(log_q):.2f}" if log_q >= np.log(0.01) else f"log q={log_q:.1f}"
+
+
+def _fmt_p(p: float) -> str:
+    return f"{p:.2g}" if p < 0.01 else f"{p:.2f}"
+
+
+# -- page --------------------------------------------------------------------------------------
+
+st.title("Uncertainty")
+st.markdown(
+    "GFNCP is a distribution over clusterings, not a single answer. Drawing many clusterings from it shows "
+    "which points it is sure about, which pairs of points it keeps together, and how many clusters it believes in."
+)
+
+ds = get_dataset()
+try:
+    gfn, ncp = current_models(ds)
+    X_in = model_input(ds)
+    pair = current_pair(ds)
+except FileNotFoundError as err:
+    st.error(f"The models for this data set are not available: {err}")
+    st.stop()
+except ValueError as err:
+    st.error(f"This data set cannot be fed to the models: {err}")
+    st.stop()
+
+N = ds.n
+if N < 2:
+    st.info("Uncertainty needs at least 2 points: the current data set has one. Pick another set on the Data page.")
+    st.stop()
+
+st.caption(f"Data: **{ds.name}** · {N} points in {ds.dim}-D · model **{gfn.name}**"
+           + (f" (input mapped to {gfn.dim}-D)" if ds.dim != gfn.dim else ""))
+
+c1, c2, c3, c4 = st.columns([2, 1, 2, 2])
+n_samples = c1.select_slider("Posterior samples S", options=[10, 20, 50, 100, 200, 500], value=100, key="unc_S",
+                             help="Ancestral samples from the model's sequential policy (all equally weighted).")
+seed = int(c2.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="unc_seed"))
+ref_mode = c3.radio("Reference clustering", ["most probable sample", "greedy"], key="unc_ref", horizontal=True,
+                    help="The clustering that per-point uncertainty is expressed against.")
+ref_key = "greedy" if ref_mode == "greedy" else "mode"
+with_ncp = c4.checkbox("Also sample NCP for comparison", value=False, key="unc_ncp")
+
+if N > 1000:
+    st.caption(f"{N} points: drawing {n_samples} clusterings runs the model {n_samples} × {N} steps and can take "
+               "a while the first time (results are cached).")
+models = {"GFNCP": gfn} | ({"NCP": ncp} if with_ncp else {})
+results = {}
+try:
+    for name, model in models.items():
+        with st.spinner(f"Drawing {n_samples} clusterings from {name}…"):
+            results[name] = _posterior(ds.key, model.name, n_samples, seed, ref_key, model, X_in)
+except (ValueError, RuntimeError) as err:
+    st.error(f"The model could not run on this data set: {err}")
+    st.stop()
+
+summary, t_sample, t_stats = results["GFNCP"]
+pts = summary.points
+
+# -- coordinates to draw the points in ------------------------------------------------------------
+if ds.dim == 2:
+    coords, axis_titles, where = np.asarray(ds.X, dtype=float), ("x₁", "x₂"), "the points themselves"
+else:
+    coords, axis_titles, where = None, ("PC 1", "PC 2"), "their first two principal components (PCA)"
+
+# -- 1. per point ---------------------------------------------------------------------------------
+st.header("1 · How sure is the model about each point?")
+st.markdown(
+    f"Every sampled clustering is matched to a **reference clustering** ({ref_mode}, "
+    f"{pts.n_reference_clusters} clusters); a point is certain when it lands in the same reference cluster in "
+    "every sample. Red = uncertain in every colouring."
+)
+with st.expander("How these numbers are defined"):
+    st.markdown(
+        "- **Reference clustering**: the most probable of the S sampled clusterings (the one drawn most often; "
+        "ties broken by the model's probability q), or the model's greedy clustering.\n"
+        "- **Matching**: each sample's clusters are paired one-to-one with the reference clusters so that as many "
+        "points as possible keep their reference cluster (Hungarian algorithm on the table of overlaps). A sample "
+        "cluster left without a partner, or sharing no point with it, is *unmatched*. Cluster numbers in the "
+        "samples are arbitrary, so without matching 'the same cluster' would mean nothing.\n"
+        "- **Assignment distribution** of point i: over the S samples, the fraction in which i lands in each "
+        "reference cluster (or in an unmatched cluster).\n"
+        "- **Entropy**: of that distribution, in nats. 0 = always the same cluster; log 2 ≈ 0.69 = a coin flip "
+        "between two clusters.\n"
+        "- **P(most likely cluster)**: the largest probability in that distribution (1 = certain).\n"
+        "- **Cluster-mate confidence**: the mean, over the other points j of i's reference cluster, of the "
+        "co-assignment probability P(i and j in the same cluster). For a point alone in its reference cluster: "
+        "the probability that it is alone. Low values flag a point whose cluster-mates change from sample to sample.\n"
+        "- **Posterior over K**: the fraction of samples with K clusters (ancestral samples are equally weighted)."
+    )
+
+shown_name = "GFNCP"
+o1, o2 = st.columns([3, 2])
+colour_by = o1.radio("Colour points by", list(COLOURINGS), format_func=COLOURINGS.get, horizontal=True,
+                     key="unc_colour")
+if with_ncp:
+    shown_name = o2.radio("Uncertainty of", list(models), horizontal=True, key="unc_shown")
+s_shown, t_s, t_x = results[shown_name]
+shown = s_shown.points
+k_mode = int(np.argmax(s_shown.k_probs))
+m = st.columns(6)
+m[0].metric("Clusters in the reference", shown.n_reference_clusters)
+m[1].metric("Most probable K", k_mode, help=f"P(K = {k_mode}) = {s_shown.k_probs[k_mode]:.2f}")
+m[2].metric("Posterior mean of K", f"{s_shown.expected_k:.2f}")
+n_unsure = int((shown.probability < 0.9).sum())
+m[3].metric("Mean entropy (nats)", f"{shown.entropy.mean():.2f}")
+m[4].metric("Uncertain points", f"{100 * n_unsure / N:.0f}%",
+            help=f"{n_unsure} of {N} points: their most likely cluster has probability below 0.9.")
+m[5].metric("Time", f"{t_s + t_x:.2f} s", help=f"{n_samples} samples: {t_s:.2f} s; all statistics: {t_x:.2f} s "
+                                               "(first computation; cached afterwards).")
+
+left, right = st.columns([5, 2])
+with left:
+    if ds.dim > 2:
+        method = st.radio("Projection", ["PCA", "UMAP"], horizontal=True, key="unc_proj",
+                          help="PCA is instant. UMAP keeps neighbourhoods better; it takes a few seconds the "
+                               "first time and is then cached for this data set and these parameters.")
+        umap_params = None
+        if method == "UMAP":
+            with st.form("unc_umap_form", border=False):
+                u1, u2, u3 = st.columns([2, 2, 1], vertical_alignment="bottom")
+                nn = u1.slider("n_neighbors", 2, 100, 15, key="unc_nn",
+                               help="Size of the neighbourhood UMAP preserves: "
+                                    "small = local detail, large = global shape.")
+                md = u2.slider("min_dist", 0.0, 0.99, 0.1, step=0.01, key="unc_md",
+                               help="How tightly UMAP may pack points together.")
+                if u3.form_submit_button("Compute UMAP", type="primary", key="unc_umap_go"):
+                    st.session_state["unc_umap"] = (ds.key, int(nn), float(md))
+            saved = st.session_state.get("unc_umap")
+            if saved and saved[0] == ds.key:
+                umap_params = saved[1:]
+            else:
+                st.caption("Choose n_neighbors and min_dist, then press **Compute UMAP**. Showing PCA meanwhile.")
+        try:
+            if umap_params is not None:
+                with st.spinner("Fitting UMAP (first time for these parameters)…"):
+                    coords, t_proj = _projection(ds.key, "umap", umap_params[0], umap_params[1], ds.X)
+                axis_titles = ("UMAP 1", "UMAP 2")
+                where = (f"a UMAP projection (n_neighbors {umap_params[0]}, min_dist {umap_params[1]:.2f}; "
+                         f"ready in {t_proj:.1f} s, cached for this data set and these parameters)")
+            else:
+                coords, _ = _projection(ds.key, "pca", 15, 0.1, ds.X)
+        except Exception as err:  # noqa: BLE001 - a failed projection must not take the page down
+            st.error(f"The projection failed: {err}")
+            st.stop()
+    values = {"entropy": shown.entropy, "probability": shown.probability,
+              "mate_confidence": shown.mate_confidence}.get(colour_by)
+    st.plotly_chart(figs.uncertainty_scatter(
+        coords, values, shown.most_probable, shown.probability, quantity=colour_by, unmatched=shown.unmatched,
+        entropy=shown.entropy, mate=shown.mate_confidence, reference=shown.reference, axis_titles=axis_titles),
+        width="stretch", config=PLOT_CONFIG, key="unc_scatter")
+    st.caption(f"{shown_name}: {N} points drawn on {where}. Hover a point for its index, most probable cluster "
+               "and its probability.")
+with right:
+    st.markdown("**Least certain points**")
+    worst = np.argsort(-shown.entropy, kind="stable")[:12]
+    st.dataframe(pd.DataFrame({
+        "point": worst,
+        "most likely": [figs.cluster_name(int(k), shown.unmatched) for k in shown.most_probable[worst]],
+        "P": np.round(shown.probability[worst], 2),
+        "entropy": np.round(shown.entropy[worst], 2),
+    }), hide_index=True, width="stretch", height=460)
+
+# -- 2. pairs and K -------------------------------------------------------------------------------
+st.header("2 · Which points go together, and how many clusters?")
+order, bounds = post.reference_order(summary.reference, pts.mate_confidence, max_points=HEATMAP_MAX)
+st.markdown(
+    "The **co-assignment matrix**: for every pair of points, the fraction of samples that put them in the same "
+    "cluster. Points are ordered by GFNCP's reference cluster (red lines mark the boundaries) and, inside a "
+    "cluster, from most to least confident. Solid blocks = clusters the model is sure of; pale blocks or colour "
+    "off the blocks = doubt about membership, or clusters that are sometimes merged."
+)
+heat = figs.coassignment_heatmap({name: r[0].coassignment for name, r in results.items()}, order, bounds,
+                                 reference=summary.reference, height=460)
+kfig = figs.k_distribution_figure({name: r[0].k_probs for name, r in results.items()},
+                                  title="Posterior over the number of clusters K", height=400)
+if len(results) == 1:
+    hcol, kcol = st.columns([3, 2], vertical_alignment="center")
+else:
+    hcol, kcol = st.container(), st.container()
+hcol.plotly_chart(heat, width="content", config=PLOT_CONFIG, key="unc_heatmap")
+kcol.plotly_chart(kfig, width="stretch", config=PLOT_CONFIG, key="unc_k")
+if len(order) < N:
+    st.caption(f"The heatmap shows {len(order)} of {N} points (evenly spaced in this order); "
+               "the CSV export below has all pairs.")
+
+# -- 3. the top clusterings -------------------------------------------------------------------------
+st.header("3 · The most frequent clusterings")
+top = summary.top
+st.markdown(f"GFNCP's {n_samples} samples hold {top.n_distinct} distinct clusterings. Each panel gives the share of "
+            "samples that were this clustering and the model's probability q of it.")
+if top.n_distinct == n_samples:
+    st.caption("Every sample is different: the posterior is spread over very many clusterings, so they are ranked "
+               "by q, and the per-point and pairwise summaries above are the informative ones.")
+aligned = post.match_to_reference(top.labels, summary.reference, fresh_unmatched=True)
+titles = [f"#{i + 1} · K={k} · {f * 100:.0f}% of samples<br>{_fmt_q(q)}"
+          for i, (f, q, k) in enumerate(zip(top.frequency, top.log_q, top.n_clusters))]
+st.plotly_chart(figs.clustering_gallery(coords, aligned[:N_GALLERY], titles[:N_GALLERY]),
+                width="stretch", config=PLOT_CONFIG, key="unc_gallery")
+st.caption("Colours are matched to the reference clustering: the same colour is the same cluster in every panel.")
+
+# -- 4. against the truth ---------------------------------------------------------------------------
+st.header("4 · Against the truth")
+is_mog = pair != "digits" and ds.source != "digits"
+truth = np.asarray(ds.labels) if ds.labels is not None and len(ds.labels) == N else None
+table_labels: dict[str, np.ndarray] = {}
+table_seconds: dict[str, float] = {}
+for name, r in results.items():
+    table_labels[f"{name} (reference clustering)"] = r[0].reference
+    table_seconds[f"{name} (reference clustering)"] = r[1]
+
+if not is_mog:
+    st.info(
+        "The exact posterior and the Gibbs sampler assume the model the mixture-of-Gaussians networks were trained "
+        "on (a Chinese-restaurant-process mixture of round Gaussians, σ = 1, centres spread λ = 10). Digit images "
+        "do not follow it, so only the classical baselines are shown."
+    )
+else:
+    if ds.source == "upload":
+        st.caption("The references assume the data are in the model's units (within-cluster spread σ = 1, "
+                   "cluster centres spread λ = 10 around 0).")
+    X_ref = np.asarray(ds.X, dtype=float)
+    if N <= post.MAX_EXACT_N:
+        exact = None
+        try:
+            with st.spinner("Enumerating every partition (exact posterior and the models' q)…"):
+                exact, t_exact = _exact(ds.key, X_ref)
+                model_dists = {}
+                model_times = {}
+                for name, model in {"GFNCP": gfn, "NCP": ncp}.items():
+                    model_dists[name], model_times[name] = _model_exact(ds.key, model.name, model, X_in)
+        except (ValueError, RuntimeError) as err:
+            st.error(f"The exact comparison failed: {err}")
+        if exact is not None:
+            st.markdown(
+                f"With {N} points all {len(exact):,} partitions can be enumerated, so the **exact Bayesian posterior** "
+                "p(clustering | data) (CRP(α = 0.7) prior, σ = 1, λ = 10) and each model's **exact q** over all "
+                "partitions (not samples) can be compared directly."
+            )
+            tv = post.total_variations(exact, model_dists)
+            m = st.columns(4)
+            m[0].metric("Total variation GFNCP ↔ exact", f"{tv['GFNCP']:.3f}",
+                        help="½ Σ |q(c) − p(c)| over all partitions: 0 = identical, 1 = disjoint.")
+            m[1].metric("Total variation NCP ↔ exact", f"{tv['NCP']:.3f}")
+            m[2].metric("Exact MAP probability", f"{exact.probs[0]:.3f}")
+            m[3].metric("Time (exact / GFNCP q / NCP q)",
+                        f"{t_exact:.2f} / {model_times['GFNCP']:.2f} / {model_times['NCP']:.2f} s")
+            dists = {"Exact posterior": exact} | model_dists
+            top_labels, top_probs = post.aligned_probabilities(dists, k=10)
+            st.plotly_chart(figs.partition_bars(top_labels, top_probs,
+                                                title="The 10 most probable partitions under the exact posterior"),
+                            width="stretch", config=PLOT_CONFIG, key="unc_partition_bars")
+            titles = [f"#{i + 1} · exact {_fmt_p(top_probs['Exact posterior'][i])}"
+                      f"<br>GFNCP {_fmt_p(top_probs['GFNCP'][i])}"
+                      f" · NCP {_fmt_p(top_probs['NCP'][i])}" for i in range(min(N_GALLERY, len(top_labels)))]
+            shown_top = post.match_to_reference(top_labels[:N_GALLERY], exact.map_labels, fresh_unmatched=True)
+            st.plotly_chart(figs.clustering_gallery(coords, shown_top, titles, panel_height=220),
+                            width="stretch", config=PLOT_CONFIG, key="unc_exact_gallery")
+            kc, hc = st.columns([2, 3])
+            kc.plotly_chart(figs.k_distribution_figure({name: d.k_distribution() for name, d in dists.items()},
+                                                       title="P(K): exact vs the models"),
+                            width="stretch", config=PLOT_CONFIG, key="unc_exact_k")
+            exact_C = exact.coassignment()
+            hc.plotly_chart(figs.coassignment_heatmap({"Exact posterior": exact_C, "GFNCP (exact q)":
+                                                       model_dists["GFNCP"].coassignment()},
+                                                      *post.reference_order(exact.map_labels),
+                                                      reference=exact.map_labels, height=340),
+                            width="content", config=PLOT_CONFIG, key="unc_exact_heatmap")
+            table_labels["Exact posterior (MAP)"] = exact.map_labels
+            table_seconds["Exact posterior (MAP)"] = t_exact
+    else:
+        st.markdown(
+            "For larger sets the posterior cannot be enumerated; a **collapsed Gibbs sampler** (Neal 2000, "
+            "algorithm 3) on the same model (CRP(α = 0.7) prior, σ = 1, λ = 10) approximates it. Its co-assignment "
+            "matrix is shown beside GFNCP's, in the same point order."
+        )
+        g1, g2, g3, _ = st.columns([1, 1, 1, 2], vertical_alignment="bottom")
+        sweeps = int(g1.number_input("Gibbs sweeps", min_value=20, max_value=2000, value=200, step=20,
+                                     key="unc_sweeps"))
+        burn = int(g2.number_input("Burn-in sweeps", min_value=0, max_value=1000, value=50, step=10, key="unc_burn"))
+        burn = min(burn, sweeps - 1)
+        gibbs_key = (ds.key, sweeps, burn, seed)
+        run_now = N <= GIBBS_AUTO_N or st.session_state.get("unc_gibbs_done") == gibbs_key
+        if not run_now:
+            if g3.button("Run Gibbs", type="primary", key="unc_gibbs_btn",
+                         help=f"About {N * sweeps / 25000:.0f}–{N * sweeps / 10000:.0f} s for {N} points."):
+                st.session_state["unc_gibbs_done"] = gibbs_key
+                run_now = True
+            else:
+                st.caption(f"{N} points: press **Run Gibbs** to run {sweeps} sweeps (a few seconds).")
+        if run_now:
+            g = None
+            try:
+                with st.spinner(f"Running collapsed Gibbs ({sweeps} sweeps over {N} points)…"):
+                    g, g_C, g_k = _gibbs(ds.key, sweeps, burn, seed, X_ref)
+            except (ValueError, RuntimeError) as err:
+                st.error(f"The Gibbs sampler failed: {err}")
+            if g is not None:
+                agree = post.coassignment_agreement(g_C, summary.coassignment)
+                m = st.columns(4)
+                m[0].metric("Mean |P_Gibbs − P_GFNCP|", f"{agree['mean_abs']:.3f}",
+                            help="Mean over all pairs of points of the difference between the two "
+                                 "co-assignment matrices.")
+                m[1].metric("Pairs that differ by > 0.5", f"{agree['frac_over_half'] * 100:.1f}%")
+                m[2].metric("Gibbs: K (MAP state)", int(g.map_labels.max()) + 1)
+                m[3].metric("Gibbs time", f"{g.seconds:.2f} s",
+                            help=f"{sweeps} sweeps, {burn} burn-in, {len(g.samples)} samples kept. "
+                                 f"GFNCP: {t_sample:.2f} s for {n_samples} samples.")
+                mats = {"Gibbs": g_C, "GFNCP": summary.coassignment}
+                if "NCP" in results:
+                    mats["NCP"] = results["NCP"][0].coassignment
+                orderings = {"GFNCP's reference clustering": (summary.reference, pts.mate_confidence),
+                             "Gibbs MAP state": (g.map_labels, None)}
+                if truth is not None:
+                    orderings["the true labels"] = (truth, None)
+                by = st.radio("Order points by", list(orderings), horizontal=True, key="unc_gibbs_order",
+                              help="Both heatmaps always use the same order; the red lines separate its clusters.")
+                g_order, g_bounds = post.reference_order(*orderings[by], max_points=HEATMAP_MAX)
+                st.plotly_chart(figs.coassignment_heatmap(mats, g_order, g_bounds, reference=orderings[by][0],
+                                                          height=440 if len(mats) == 2 else 380),
+                                width="content", config=PLOT_CONFIG, key="unc_gibbs_heatmap")
+                k_all = {"Gibbs": g_k} | {name: r[0].k_probs for name, r in results.items()}
+                st.plotly_chart(figs.k_distribution_figure(k_all, title="P(K): Gibbs vs the models", height=320),
+                                width="stretch", config=PLOT_CONFIG, key="unc_gibbs_k")
+                table_labels["Gibbs (MAP state)"] = g.map_labels
+                table_seconds["Gibbs (MAP state)"] = g.seconds
+
+# classical baselines, for context (every data set)
+st.subheader("Classical clusterings, for context")
+k_known = truth is not None
+k_for_kmeans = int(truth.max()) + 1 if k_known else int(summary.reference.max()) + 1
+try:
+    with st.spinner("Fitting k-means and a Dirichlet-process GMM…"):
+        km = _baseline(ds.key, "kmeans", k_for_kmeans, seed, np.asarray(ds.X, dtype=float))
+        dp = _baseline(ds.key, "dpgmm", None, seed, np.asarray(ds.X, dtype=float))
+except (ValueError, RuntimeError) as err:
+    st.error(f"A baseline failed: {err}")
+else:
+    km_name = f"k-means (K = {k_for_kmeans}, {'true K' if k_known else 'GFNCP’s K'})"
+    table_labels[km_name], table_seconds[km_name] = km.labels, km.seconds
+    table_labels["DP-GMM (variational)"], table_seconds["DP-GMM (variational)"] = dp.labels, dp.seconds
+target = truth if k_known else summary.reference
+rows = post.clustering_table(table_labels, target, table_seconds)
+st.dataframe(pd.DataFrame(rows).rename(columns={
+    "method": "method", "K": "K", "NMI": "NMI to the true labels" if k_known else "NMI to GFNCP's reference",
+    "seconds": "time (s)"}), hide_index=True, width="stretch")
+st.caption(("NMI = normalised mutual information with the true labels (1 = identical clusterings). "
+            if k_known else "This data set has no labels: NMI is measured against GFNCP's reference clustering. ")
+           + "Times: model sampling includes all S samples; k-means runs 10 initialisations.")
+
+# -- 5. export ----------------------------------------------------------------------------------------
+st.header("5 · Export")
+e1, e2, _ = st.columns([1, 1, 2])
+e1.download_button("Per-point uncertainty (CSV)", post.per_point_csv(pts), file_name="uncertainty_points.csv",
+                   mime="text/csv", on_click="ignore", key="unc_dl_points",
+                   help="index, most probable reference cluster (-1 = unmatched), its probability, entropy (nats), "
+                        "cluster-mate confidence, reference cluster — for GFNCP.")
+e2.download_button("Co-assignment matrix (CSV)", functools.partial(post.matrix_csv, summary.coassignment),
+                   file_name="coassignment.csv", mime="text/csv", on_click="ignore", key="unc_dl_coassign",
+                   help=f"GFNCP's {N}×{N} matrix of P(i and j in the same cluster).")
