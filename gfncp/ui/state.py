@@ -95,3 +95,36 @@ def model_input(ds: Dataset | None = None) -> np.ndarray:
     """The current set mapped into the serving pair's input space (N, model dim)."""
     ds = ds or get_dataset()
     return routing.fit_dimension(ds.X, routing.PAIRS[current_pair(ds)])
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def projection(key: str, _X: np.ndarray, method: str = "pca", seed: int = 0,
+               n_neighbors: int = 15, min_dist: float = 0.1) -> np.ndarray:
+    """2-D view (N, 2) of a set, cached per data key and parameters (UMAP takes seconds).
+    `key` must identify _X (e.g. Dataset.key); _X itself is not hashed."""
+    from ..figures.data_views import project
+    return project(_X, method=method, seed=seed, n_neighbors=n_neighbors, min_dist=min_dist)
+
+
+def leave_pages_folder_mode() -> None:
+    """Undo Streamlit's `pages/`-folder fallback on a cold server.
+
+    Until app.py's st.navigation has run once in the server process, Streamlit treats the
+    `pages/` folder as an old-style multipage app: the very first request of a fresh server
+    to a deep link (e.g. /about) runs pages/about.py alone, without app.py (no page config,
+    no sidebar, file-name navigation), and it stays so until someone opens the root URL.
+    Every page imports this module, so on that first run this switches the fallback off and
+    reruns: app.py then runs and shows the requested page in the app's frame. No-op outside
+    a script run and once the flag is off (always, after app.py has run once).
+    """
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+    except ImportError:          # a Streamlit without these internals: nothing to undo
+        return
+    if PagesManager.uses_pages_directory and get_script_run_ctx() is not None:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+leave_pages_folder_mode()

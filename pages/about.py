@@ -1,0 +1,83 @@
+"""About: what GFNCP and NCP are, what each page shows, the shipped models, the papers."""
+from __future__ import annotations
+
+import streamlit as st
+
+from gfncp.figures.data_views import state_tree_diagram
+from gfncp.ui.sidebar import model_table_rows
+
+st.title("About GFNCP Explorer")
+st.markdown(
+    "An interactive look at **amortized probabilistic clustering**: a neural network reads a whole "
+    "point set and outputs a distribution over its partitions, one point at a time, in a single pass "
+    "instead of a long MCMC run.")
+
+st.subheader("NCP and GFNCP")
+st.markdown(
+    "Both models assign the points in some order. At each step the next point joins one of the "
+    "clusters built so far or opens a new one, and the network scores every option from set-level "
+    "summaries: sums of encoded points per cluster and over the points still unassigned. "
+    "**NCP** (Neural Clustering Process) and **GFNCP** use *the same set network*; they differ in "
+    "how it is trained and what its outputs mean.")
+left, right = st.columns(2, gap="large")
+left.markdown(
+    "**NCP** is trained by *teacher forcing*: it maximises the likelihood of the true cluster of "
+    "each point given the true clusters of the points before it. Nothing forces the products of "
+    "its step probabilities to agree across input orders, so the probability it gives a clustering "
+    "*can depend on the order in which the points are fed in*.")
+right.markdown(
+    "**GFNCP** reads the same network as a Generative Flow Network: the score of a state, exp(−E), "
+    "is its *flow* F; a partial clustering's flow is shared among its children, and a complete "
+    "partition's flow is its reward R(c|x). Training adds *flow matching*: every state's flow "
+    "must equal the sum of its children's flows. Where that holds, the step probabilities "
+    "telescope and log q(c|x) = log R(c|x) − log F(root) along every path, whatever the order: "
+    "the posterior over clusterings does **not** depend on the input order.")
+st.plotly_chart(state_tree_diagram(), config={"displaylogo": False, "displayModeBar": False}, key="tree")
+st.caption("The states of the clustering process for three points a, b, c. The two orders take different "
+           "paths through different partial clusterings and reach the same partition {a b}{c}. With "
+           "matched flows both paths give it the same probability, R(c|x) / F(root); NCP has no such "
+           "constraint.")
+
+st.subheader("The pages")
+st.markdown(
+    "- **Data**: generate a Gaussian mixture from the models' own prior (any dimension), draw a digits "
+    "task, or upload your own points; export the current set as CSV.\n"
+    "- **Step through**: watch a model assign the points one by one, with the probability of every "
+    "option (each existing cluster or a new one) and, for GFNCP, the flow into and out of each state.\n"
+    "- **Order invariance**: shuffle the input order many times and compare how much the probability "
+    "of the same clustering moves for GFNCP and for NCP.\n"
+    "- **Uncertainty**: sample many clusterings and look at per-point uncertainty, co-assignment and "
+    "the number of clusters, next to the exact posterior (tiny sets), a Gibbs sampler and classical "
+    "clustering.\n"
+    "- **About**: this page.")
+st.caption("The sidebar always shows the current data set and the model pair serving it; when more than "
+           "one pair fits (e.g. a 64-D upload), choose there.")
+
+st.subheader("Shipped models")
+rows = model_table_rows()
+if rows:
+    st.dataframe(rows, hide_index=True, column_config={
+        "parameters": st.column_config.NumberColumn("parameters", format="%d"),
+        "training (min)": st.column_config.NumberColumn("training (min)", format="%.1f"),
+        "NMI": st.column_config.NumberColumn("NMI", format="%.3f"),
+        "ARI": st.column_config.NumberColumn("ARI", format="%.3f"),
+        "std log q over orders": st.column_config.NumberColumn("std log q over orders", format="%.3f"),
+        "validation NMI": st.column_config.NumberColumn("validation NMI", format="%.3f"),
+    })
+    st.caption("From the model cards: NMI / ARI of greedy clustering on held-out sets and the typical "
+               "standard deviation of log q across input orders (lower = more order-invariant), once the "
+               "evaluation has written them; the validation NMI logged at the end of training. Every card "
+               "also records the command that reproduces its model.")
+else:
+    st.warning("No models are installed: put the checkpoints in `assets/models/` (or point "
+               "`GFNCP_MODELS_DIR` at them).", icon=":material/warning:")
+
+st.subheader("References")
+st.markdown(
+    "- I. Chelly, R. Uziel, O. Freifeld, A. Pakman. *Consistent Amortized Clustering via Generative "
+    "Flow Networks.* AISTATS 2025, PMLR 258:1729–1737. "
+    "[arXiv:2502.19337](https://arxiv.org/abs/2502.19337) (GFNCP)\n"
+    "- A. Pakman, Y. Wang, C. Mitelut, J. Lee, L. Paninski. *Neural Clustering Processes.* ICML 2020. "
+    "[arXiv:1901.00409](https://arxiv.org/abs/1901.00409) (NCP)")
+st.caption("This app is an independent re-implementation for teaching and exploration; the numbers come "
+           "from its own models, not from the papers.")

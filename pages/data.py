@@ -1,0 +1,323 @@
+"""Data: choose the point set every page works on (generate, digits, upload) and export it."""
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+
+import numpy as np
+import streamlit as st
+
+from gfncp import data
+from gfncp.figures import data_views as dv
+from gfncp.scaling import estimate_scale
+from gfncp.ui.state import DEFAULT_MOG, Dataset, get_dataset, projection, set_dataset
+
+SEED_MAX = 2**31 - 1
+PLOT_CONFIG = {"displaylogo": False}
+DIGITS_MAX_N = 500
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def describe(ds: Dataset) -> str:
+    k = f"true K = {ds.true_k}" if ds.true_k is not None else "no labels"
+    return f"N = {ds.n} · {ds.dim}-D · {k}"
+
+
+def commit(ds: Dataset) -> None:
+    """Make ds the current set and leave a confirmation for the next run."""
+    set_dataset(ds)
+    st.session_state["data_flash"] = (f"**{ds.name}** is now the current data set ({describe(ds)}). "
+                                      "Every page works on it.")
+
+
+def new_seed(key: str) -> None:
+    st.session_state[key] = secrets.randbelow(100_000)
+
+
+def show_current_view(ds: Dataset, where: str) -> None:
+    """Scatter of the current set: the points themselves in 2-D, else PCA or UMAP."""
+    method = "pca"
+    if ds.dim > 2:
+        choice = st.segmented_control(
+            "Projection", ["PCA", "UMAP"], default="PCA", key=f"proj_{where}", persist_state="session",
+            help="PCA is instant and linear; UMAP (seconds) keeps neighbourhoods, so clusters separate better.")
+        method = "umap" if choice == "UMAP" else "pca"
+    if method == "umap":
+        with st.spinner("Computing UMAP… the first time in a session also compiles it (up to half a minute)."):
+            X2 = projection(ds.key, ds.X, "umap", seed=0)
+    else:
+        X2 = projection(ds.key, ds.X, "pca")
+    if ds.dim <= 2:
+        axes, title = ("x₁", "x₂"), "The points"
+    elif method == "pca":
+        axes, title = ("PC 1", "PC 2"), f"The {ds.dim}-D points on their first two principal axes"
+    else:
+        axes, title = ("UMAP 1", "UMAP 2"), f"UMAP view of the {ds.dim}-D points"
+    hover = None
+    if ds.source == "digits" and "digit_classes" in ds.params:
+        hover = [f"row {i}, digit {c}" for i, c in enumerate(ds.params["digit_classes"])]
+    fig = dv.scatter_clusters(X2, ds.labels, title=title, hover=hover,
+                              axis_titles=axes)
+    st.plotly_chart(fig, config=PLOT_CONFIG, key=f"scatter_{where}")
+    if ds.labels is not None:
+        st.caption("Colours: the true clusters. The models never see them; they only see the points.")
+
+
+# -- page ------------------------------------------------------------------------------------
+
+st.title("Data")
+st.markdown("Pick the point set that every page works on: draw one from the models' own prior, "
+            "take real handwritten digits, or upload your own. It stays current until you choose another.")
+
+current = get_dataset()
+flash = st.session_state.pop("data_flash", None)
+if flash:
+    st.success(flash, icon=":material/check_circle:")
+else:
+    st.markdown(f":material/dataset: Current data set: **{current.name}** — {describe(current)}")
+
+tabs = st.tabs(["Generate", "Real data", "Upload", "Export"], key="data_tab", on_change="rerun")
+tab_gen, tab_real, tab_up, tab_exp = tabs
+
+
+# -- Generate ----------------------------------------------------------------------------------
+
+
+def generate() -> None:
+    s = st.session_state
+    params = dict(n_points=int(s["gen_n"]), dim=int(s["gen_dim"]), alpha=float(s["gen_alpha"]),
+                  sigma=float(s["gen_sigma"]), lam=float(s["gen_lam"]), seed=int(s["gen_seed"]))
+    try:
+        X, labels = data.make_mog(**params)
+    except ValueError as e:          # widget bounds should prevent it; never show a traceback
+        s["generate_error"] = str(e)
+        return
+    name = f"Mixture of Gaussians ({params['dim']}-D, N={params['n_points']}, seed {params['seed']})"
+    commit(Dataset(name, X, labels, "generated", params))
+
+
+def generate_new_seed() -> None:
+    new_seed("gen_seed")
+    generate()
+
+
+if tab_gen.open is not False:
+    with tab_gen:
+        left, right = st.columns([1.2, 2], gap="large")
+        with left:
+            st.markdown("**A mixture of Gaussians from the CRP prior**")
+            st.caption("A Chinese Restaurant Process partitions the N points (α: more clusters when larger); "
+                       "each cluster gets a centre ~ N(0, λ²I) and its points ~ N(centre, σ²I). "
+                       "The shipped models were trained with α = 0.7, σ = 1, λ = 10.")
+            err = st.session_state.pop("generate_error", None)
+            if err:
+                st.error(err)
+            with st.form("generate_form", border=False):
+                d = DEFAULT_MOG
+                st.slider("Number of points N", 5, 1000, d["n_points"], key="gen_n", persist_state="session")
+                st.slider("Dimension", 2, 64, d["dim"], key="gen_dim", persist_state="session",
+                          help="2-D sets go to the 2-D models; any other dimension to the 16-D models "
+                               "(zero-padded below 16, projected onto 16 principal axes above).")
+                c1, c2, c3 = st.columns(3)
+                c1.number_input("α (CRP)", 0.05, 10.0, d["alpha"], 0.1, key="gen_alpha", persist_state="session",
+                                help="CRP concentration: expected number of clusters grows like α log N.")
+                c2.number_input("σ (spread)", 0.05, 10.0, d["sigma"], 0.1, key="gen_sigma", persist_state="session",
+                                help="Within-cluster standard deviation.")
+                c3.number_input("λ (centres)", 0.0, 100.0, d["lam"], 1.0, key="gen_lam", persist_state="session",
+                                help="Standard deviation of the cluster centres.")
+                c1, c2 = st.columns([1, 1], vertical_alignment="bottom")
+                c1.number_input("Seed", 0, SEED_MAX, step=1, key="gen_seed", persist_state="session",
+                                help="The same parameters and seed always give the same set.")
+                c2.form_submit_button("New seed", icon=":material/refresh:", on_click=generate_new_seed,
+                                      width="stretch", help="Draw a fresh random seed and generate.")
+                st.form_submit_button("Generate", type="primary", icon=":material/casino:", on_click=generate,
+                                      width="stretch")
+        with right:
+            show_current_view(current, "gen")
+
+
+# -- Real data ---------------------------------------------------------------------------------
+
+
+@st.cache_data(show_spinner=False)
+def digit_classes_of(index: tuple[int, ...]) -> list[int]:
+    from sklearn.datasets import load_digits
+    return [int(c) for c in load_digits().target[list(index)]]
+
+
+def draw_digits() -> None:
+    s = st.session_state
+    k_choice = s["dig_k"]
+    n_classes = None if k_choice == "random (CRP)" else int(k_choice)
+    split = "test" if s["dig_split"].startswith("held-out") else "train"
+    params = dict(n_points=int(s["dig_n"]), n_classes=n_classes, split=split, seed=int(s["dig_seed"]))
+    try:
+        X, labels, index = data.make_digits_task(**params, return_index=True)
+    except ValueError as e:
+        s["digits_error"] = f"Cannot draw this task: {e}"
+        return
+    classes = digit_classes_of(tuple(int(i) for i in index))
+    present = sorted(set(classes))
+    params.update(index=[int(i) for i in index], digit_classes=classes)
+    name = (f"Digits {', '.join(map(str, present))} (N={params['n_points']}, "
+            f"{'held-out' if split == 'test' else 'training'} images, seed {params['seed']})")
+    commit(Dataset(name, X, labels, "digits", params, images=X.copy()))
+
+
+def draw_digits_new_seed() -> None:
+    new_seed("dig_seed")
+    draw_digits()
+
+
+if tab_real.open is not False:
+    with tab_real:
+        left, right = st.columns([1.2, 2], gap="large")
+        with left:
+            st.markdown("**Handwritten digits (scikit-learn, 8x8 pixels = 64-D)**")
+            st.caption("A clustering task: a few digit classes, each a cluster of distinct images. "
+                       "The digits models were trained on the training split; held-out images test them fairly.")
+            err = st.session_state.pop("digits_error", None)
+            if err:
+                st.error(err)
+            with st.form("digits_form", border=False):
+                st.selectbox("Number of classes", ["random (CRP)"] + [str(k) for k in range(1, 11)],
+                             key="dig_k", persist_state="session",
+                             help="random (CRP): cluster sizes from a CRP(0.7) partition, at most 10 classes.")
+                st.slider("Number of points N", 5, DIGITS_MAX_N, 100, key="dig_n", persist_state="session")
+                st.radio("Images from", ["held-out split (539 images)", "training split (1258 images)"],
+                         key="dig_split", persist_state="session", horizontal=True)
+                c1, c2 = st.columns([1, 1], vertical_alignment="bottom")
+                c1.number_input("Seed", 0, SEED_MAX, step=1, key="dig_seed", persist_state="session",
+                                help="The same options and seed always give the same task.")
+                c2.form_submit_button("New seed", icon=":material/refresh:", on_click=draw_digits_new_seed,
+                                      width="stretch", help="Draw a fresh random seed and a new task.")
+                st.form_submit_button("Draw task", type="primary", icon=":material/casino:", on_click=draw_digits,
+                                      width="stretch")
+        with right:
+            if current.source == "digits" and current.images is not None:
+                st.plotly_chart(dv.digits_thumbnails(current.images, current.labels, per_cluster=8,
+                                                     title="A few images of every true cluster"),
+                                config=PLOT_CONFIG, key="thumbs")
+                show_current_view(current, "real")
+            else:
+                st.info("The current set is not a digits task. Choose the options on the left and press "
+                        "**Draw task** to see its images here.", icon=":material/image:")
+
+
+# -- Upload ----------------------------------------------------------------------------------------
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def read_upload(raw: bytes, filename: str):
+    return data.read_points(raw, filename)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def scale_estimate(key: str, _X: np.ndarray) -> float:
+    return estimate_scale(_X)
+
+
+def use_upload() -> None:
+    candidate = st.session_state.get("upload_candidate")
+    if candidate is not None:
+        commit(candidate)
+
+
+if tab_up.open is not False:
+    with tab_up:
+        left, right = st.columns([1, 1.35], gap="large")
+        with left:
+            st.markdown("**Your own points**")
+            st.caption("One point per row, one coordinate per column. Text files (.csv, .tsv, .txt) may have a "
+                       "header; a column named `label`, `cluster` or `class` holds known labels (optional). "
+                       "NumPy files: a 2-D array (.npy) or arrays `X` and `labels` (.npz). "
+                       f"At most {data.MAX_POINTS} points.")
+            upload = st.file_uploader("Point set file (CSV, TSV, TXT, NPY or NPZ)", key="upload_file")
+        st.session_state.pop("upload_candidate", None)
+        if upload is None:
+            right.info("Upload a file to preview it here. Nothing changes until you press **Use this data**.",
+                       icon=":material/upload_file:")
+        else:
+            try:
+                X_all, up_labels = read_upload(upload.getvalue(), upload.name)
+            except (data.InputError, ValueError, MemoryError) as e:
+                left.error(f"Could not use **{upload.name}**: {e}", icon=":material/error:")
+                left.caption(f"The current data set is unchanged: {current.name}.")
+            else:
+                n, d_all = X_all.shape
+                facts = f"{n} points, {d_all} column{'s' if d_all != 1 else ''}"
+                facts += (f", labels with {int(up_labels.max()) + 1} clusters" if up_labels is not None
+                          else ", no labels")
+                file_id = hashlib.sha1(upload.getvalue()).hexdigest()[:12]
+                with left:
+                    st.markdown(f"Read **{upload.name}**: {facts}.")
+                    cols = list(range(d_all))
+                    if d_all > 2:
+                        cols = st.multiselect(
+                            "Columns to use", list(range(d_all)), default=list(range(d_all)),
+                            format_func=lambda j: f"column {j + 1}", key=f"upload_cols_{file_id}",
+                            help="Two columns go to the 2-D models; any other number to the 16-D models.")
+                    if not cols:
+                        st.warning("Choose at least one column.", icon=":material/warning:")
+                if cols:
+                    X = X_all[:, sorted(cols)]
+                    sel_key = f"{file_id}_{'-'.join(map(str, sorted(cols)))}"
+                    with left:
+                        with st.spinner("Estimating the scale…"):
+                            auto = scale_estimate(sel_key, X)
+                        scaled = st.checkbox(
+                            "Scale into the models' units", value=True, key=f"upload_scale_on_{sel_key}",
+                            help="The Gaussian-mixture models were trained on clusters with standard deviation 1; "
+                                 "dividing by s brings your data there.")
+                        s = st.number_input(
+                            "Divide every coordinate by s", min_value=1e-12, value=float(f"{auto:.4g}"),
+                            step=float(f"{auto / 10:.1g}"), format="%.4g", key=f"upload_scale_{sel_key}",
+                            disabled=not scaled,
+                            help="Automatic default: the estimated within-cluster standard deviation of your data.")
+                        st.caption(f"Automatic estimate s = {auto:.4g}: the spread of one cluster in your file's "
+                                   "units. Turn scaling off for data already in the models' units (e.g. digits' "
+                                   "pixel values in [0, 1] for the digits models).")
+                    X_used = X / s if scaled else X.copy()
+                    suffix = f", ÷ {s:.3g}" if scaled else ""
+                    name = f"{upload.name} (N={n}, {X.shape[1]}-D{suffix})"
+                    st.session_state["upload_candidate"] = Dataset(
+                        name, X_used, up_labels, "upload",
+                        dict(file=upload.name, columns=[int(c) for c in sorted(cols)],
+                             scale=float(s) if scaled else None))
+                    left.button("Use this data", type="primary", icon=":material/check:", on_click=use_upload,
+                                key="upload_use")
+                    with right:
+                        st.plotly_chart(dv.scaling_preview(X, X_used, up_labels), config=PLOT_CONFIG,
+                                        key="scale_prev")
+                        pca_note = " First two principal axes shown." if X.shape[1] > 2 else ""
+                        st.caption("Dashed circle (right): radius 1, the within-cluster standard deviation the "
+                                   "models were trained with; scaled clusters should look about that wide."
+                                   + pca_note)
+
+
+# -- Export ------------------------------------------------------------------------------------------
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()[:60] or "points"
+
+
+if tab_exp.open is not False:
+    with tab_exp:
+        st.markdown(f"**Download the current data set** — {current.name} ({describe(current)})")
+        label_note = " and a `label` column (the true clusters)" if current.labels is not None else ""
+        st.caption(f"CSV with a header, columns x0 … x{current.dim - 1}{label_note}; the Upload tab reads it back.")
+        csv_bytes = data.write_points_csv(current.X, current.labels)
+        st.download_button("Download CSV", csv_bytes, file_name=f"{slug(current.name)}.csv", mime="text/csv",
+                           icon=":material/download:", type="primary", key="export_csv")
+        preview = {f"x{j}": current.X[:10, j] for j in range(min(current.dim, 8))}
+        if current.labels is not None:
+            preview["label"] = current.labels[:10]
+        st.dataframe(preview, hide_index=True)
+        if current.dim > 8:
+            st.caption(f"First 10 rows and 8 of {current.dim} columns shown; the file holds them all.")
+        else:
+            st.caption("First 10 rows shown; the file holds them all.")

@@ -1,0 +1,160 @@
+"""The app frame and the Data page in a real browser: generate, upload (good and bad), a
+digits task, export, then every page through the sidebar, with render times."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from gfncp import data
+
+pytestmark = pytest.mark.browser
+
+PAGES = [("Step through", "step_through"), ("Order invariance", "order_invariance"),
+         ("Uncertainty", "uncertainty"), ("About", "about"), ("Data", "data")]
+
+
+def sidebar(page):
+    return page.locator('[data-testid="stSidebar"]')
+
+
+def click_tab(st_app, label: str) -> None:
+    tab = st_app.page.get_by_role("tab", name=label)
+    st_app.measure(f"data: {label} tab", lambda: tab.click())
+
+
+def visible_error_texts(page) -> list[str]:
+    return [t for t in page.locator('[data-testid="stAlertContentError"]').all_inner_texts() if t.strip()]
+
+
+@pytest.fixture
+def files(tmp_path):
+    X, labels = data.make_mog(80, 2, sigma=3.0, lam=30.0, seed=11)
+    good = tmp_path / "my_points.csv"
+    good.write_bytes(data.write_points_csv(X, labels))
+    bad = tmp_path / "ragged.csv"
+    bad.write_text("1,2,3\n4,5\n6,7,8\n")
+    return good, bad
+
+
+def test_data_page_flow_and_every_page(dev_models_dir, st_app, files):
+    page = st_app.page
+    page.set_viewport_size({"width": 1400, "height": 1200})      # more of each page in the screenshots
+    good, bad = files
+
+    # first visit: the default set is on screen and in the sidebar
+    st_app.open("", name="data (first visit)")
+    st_app.assert_no_exception()
+    assert page.title() == "GFNCP Explorer"
+    assert page.get_by_role("heading", name="Data").first.is_visible()
+    assert sidebar(page).get_by_text("Current data set").is_visible()
+    assert sidebar(page).get_by_text(re.compile(r"N = 100 points")).is_visible()
+    assert page.locator('[data-testid="stPlotlyChart"]').count() >= 1
+
+    # generate: N 100 -> 110 and dimension 2 -> 3 with the keyboard, then Generate
+    for name, presses in (("Number of points N", 10), ("Dimension", 1)):
+        thumb = page.get_by_role("slider", name=name)
+        thumb.focus()
+        for _ in range(presses):
+            thumb.press("ArrowRight")
+    st_app.measure("data: generate", lambda: page.get_by_role("button", name="Generate").click())
+    st_app.assert_no_exception()
+    assert page.get_by_text("is now the current data set").first.is_visible()
+    assert sidebar(page).get_by_text(re.compile(r"N = 110 points")).is_visible()
+    assert sidebar(page).get_by_text("dimension 3").first.is_visible()
+    page.mouse.move(5, 5)
+    st_app.screenshot("data_generate")
+
+    # upload: a bad file shows one error and keeps the set; a good one can be used
+    click_tab(st_app, "Upload")
+    file_input = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
+    st_app.measure("data: upload bad file", lambda: file_input.set_input_files(str(bad)))
+    errors = visible_error_texts(page)
+    assert len(errors) == 1 and "ragged.csv" in errors[0], errors
+    assert sidebar(page).get_by_text(re.compile(r"N = 110 points")).is_visible()
+    assert page.get_by_role("button", name="Use this data").count() == 0
+    st_app.measure("data: upload good file", lambda: file_input.set_input_files(str(good)))
+    st_app.assert_no_exception()
+    assert page.get_by_text("Read my_points.csv").first.is_visible()
+    assert page.get_by_text("Automatic estimate").first.is_visible()
+    page.mouse.move(5, 5)
+    st_app.screenshot("data_upload")
+    st_app.measure("data: use upload", lambda: page.get_by_role("button", name="Use this data").click())
+    st_app.assert_no_exception()
+    assert sidebar(page).get_by_text(re.compile(r"N = 80 points")).is_visible()
+    assert sidebar(page).get_by_text(re.compile(r"my_points\.csv")).first.is_visible()
+
+    # a digits task: thumbnails and the pair choice in the sidebar
+    click_tab(st_app, "Real data")
+    st_app.measure("data: draw digits task", lambda: page.get_by_role("button", name="Draw task").click())
+    st_app.assert_no_exception()
+    assert page.get_by_text("A few images of every true cluster").first.is_visible()
+    assert sidebar(page).get_by_text("Model pair").is_visible()
+    page.mouse.move(5, 5)
+    st_app.screenshot("data_digits")
+    name = page.locator('[data-testid="stSidebar"] strong').first.inner_text()
+    assert name.startswith("Digits")
+
+    # export
+    click_tab(st_app, "Export")
+    st_app.assert_no_exception()
+    assert page.get_by_role("button", name="Download CSV").is_visible()
+    st_app.screenshot("data_export")
+
+    # every page through the sidebar: no error, the digits task stays current
+    for title, url in PAGES:
+        link = page.locator('[data-testid="stSidebarNav"] a', has_text=title).first
+        st_app.measure(f"sidebar -> {url}", lambda: link.click(), timeout=240)
+        assert page.url.rstrip("/").endswith("/" + url) or (url == "data" and page.url.rstrip("/").count("/") == 2)
+        st_app.assert_no_exception()
+        assert sidebar(page).get_by_text(name).first.is_visible(), title
+        page.mouse.move(5, 5)
+        st_app.screenshot(f"page_{url}")
+
+
+@pytest.mark.parametrize("title,url", PAGES)
+def test_each_page_loads_directly(dev_models_dir, st_app, title, url):
+    """A fresh session opening each page's URL: render time from navigation to idle."""
+    st_app.open(url, name=f"{url} (direct load)", timeout=240)
+    st_app.assert_no_exception()
+    assert st_app.page.title() == "GFNCP Explorer"
+    assert sidebar(st_app.page).get_by_text("Current data set").is_visible()
+    assert sidebar(st_app.page).get_by_text(re.compile(r"N = 100 points")).is_visible()
+
+
+def test_cold_server_deep_link_runs_in_the_app_frame(dev_models_dir, page, st_helpers, tmp_path):
+    """The very first request to a fresh server is a deep link (/about): Streamlit's pages/
+    folder fallback would run pages/about.py alone; the app must still show its frame."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    port = st_helpers._free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = open(tmp_path / "server.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        cwd=st_helpers.REPO_ROOT, env=dict(os.environ, OMP_NUM_THREADS="1"), stdout=log,
+        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 90
+        while st_helpers._health(base) != "ok":
+            assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "server.log").read_text()
+            time.sleep(0.25)
+        seconds = st_helpers.open_app(page, base, "about", name="about (cold server, first request)")
+        st_helpers.assert_no_exception(page)
+        assert page.title() == "GFNCP Explorer"
+        assert sidebar(page).get_by_text("Current data set").is_visible()
+        links = page.locator('[data-testid="stSidebarNav"] a').all_inner_texts()
+        assert any("Order invariance" in t for t in links) and not any(t.strip() == "app" for t in links)
+        assert seconds > 0
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=10)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
