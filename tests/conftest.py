@@ -55,13 +55,11 @@ def build_tiny_models(names, models_dir: Path, work_dir: Path) -> None:
 
 
 def _point_registry_at(mp: pytest.MonkeyPatch, folder: Path) -> None:
-    """Make gfncp.registry (already imported, defaults bound at import) read `folder`."""
+    """Make gfncp.registry (already imported) read `folder`."""
     import gfncp.registry as registry
 
     mp.setenv("GFNCP_MODELS_DIR", str(folder))
     mp.setattr(registry, "MODELS_DIR", folder)
-    for fn in (registry.read_card, registry.list_pretrained, registry.load_network, registry.load_pretrained):
-        mp.setattr(fn, "__defaults__", (folder,))
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,8 @@
 """End-to-end harness: the real Streamlit server, driven by headless Chromium (playwright).
 
 Fixtures
-    app_server  (session)  base URL of `streamlit run app.py` on a free 127.0.0.1 port
+    app_server  (session)  base URL of `streamlit run app.py` on a free 127.0.0.1 port, serving
+                           the models of the `dev_models_dir` fixture (tests/conftest.py)
     browser     (session)  playwright Chromium: the Debian build at /usr/bin/chromium
     page        (function) a fresh 1400x900 page in its own browser context
 
@@ -105,7 +106,7 @@ def _health(base_url: str) -> str | None:
 
 
 @pytest.fixture(scope="session")
-def app_server():
+def app_server(dev_models_dir):
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
