@@ -562,11 +562,12 @@ def _decode(raw: bytes) -> str:
 
 
 def _sniff_delimiter(sample: list[str]) -> str | None:
-    """Tab, semicolon or comma if it occurs on every sampled line, else None (whitespace)."""
-    for delimiter in ("\t", ";", ","):
-        if all(delimiter in line for line in sample):
-            return delimiter
-    return None
+    """Tab, semicolon or comma: the one found on most sampled lines, if on more than half
+    of them (a short row then reads as ragged, not as another format); else None
+    (whitespace)."""
+    counts = {d: sum(d in line for line in sample) for d in ("\t", ";", ",")}
+    best = max(counts, key=lambda d: counts[d])   # ties: the earlier in the tuple
+    return best if 2 * counts[best] > len(sample) else None
 
 
 def _split_line(line: str, delimiter: str | None) -> list[str]:

@@ -372,3 +372,8 @@ def test_read_csv_y_column():
     X, labels = read_points(b"x,y,cluster\n1,2,7\n3,4,7\n", "a.csv")
     assert X.shape == (2, 2)
     np.testing.assert_array_equal(labels, [0, 0])
+
+
+def test_short_row_in_a_comma_file_is_reported_as_ragged():
+    with pytest.raises(InputError, match="Row 4 has 1 value, expected 2"):
+        read_points(b"x,y\n1,2\n3,4\n5\n", "points.csv")

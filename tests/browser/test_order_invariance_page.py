@@ -5,6 +5,7 @@ import pytest
 
 pytestmark = pytest.mark.browser
 
+
 def test_order_invariance_page_and_shuffle(st_app):
     page = st_app.page
     # Start on the home page and follow the sidebar link, as a user does.
