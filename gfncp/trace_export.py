@@ -70,11 +70,11 @@ def preferred_options(trace: Trace) -> np.ndarray:
 def flow_check(trace: Trace) -> tuple[np.ndarray, np.ndarray]:
     """(log flow in, log flow out) per step: log F(s) of the state before step n and
     log sum_children F(s'). Equal at every step for a flow-consistent GFNCP (METHOD §2.4)."""
-    log_out = np.array([_logsumexp(v) for v in trace.log_flows])
+    log_out = np.array([logsumexp(v) for v in trace.log_flows])
     return np.asarray(trace.log_flow_in, dtype=np.float64), log_out
 
 
-def _logsumexp(v: np.ndarray) -> float:
+def logsumexp(v: np.ndarray) -> float:
     v = np.asarray(v, dtype=np.float64)
     m = float(np.max(v))
     if not np.isfinite(m):

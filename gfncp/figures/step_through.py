@@ -18,6 +18,7 @@ Layout of a figure (one plotly figure so that all panels animate together):
 """
 from __future__ import annotations
 
+import base64
 import math
 from dataclasses import dataclass
 
@@ -26,20 +27,27 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ..clusterer import Trace
-from ..trace_export import flow_check, policy_gap, preferred_options
+from ..trace_export import flow_check, logsumexp, policy_gap, preferred_options
+from .data_views import project
 from .palette import UNASSIGNED_COLOR, cluster_color
 
 # Client-side animation (all frames shipped to the browser at once) up to this many points;
-# above it the page steps on the server. Measured (2-D set, this module, plotly 7.1): a
-# figure with N frames grows ~quadratically in N: N=300 -> ~1.5 MB of JSON built and
-# serialised in ~0.4 s; N=500 -> ~4 MB, ~1 s per rerun, and the browser stalls parsing it.
+# above it the page steps on the server, one figure per step. Measured on a loaded 2-core
+# machine (plotly 7.1, streamlit 1.67, headless Chromium), 2-D set, frames cached:
+#   N                      100    200    300    500    1000
+#   figure JSON (MB)       0.18   0.45   0.77   1.73   5.5    (~N^2: N frames x N colours)
+#   server time / step (s) 0.1    0.1    0.2    0.1-0.3 0.2-0.3 (not the limit)
+#   browser playback at 4 steps/s requested: 3.7 (N<=200), 2.8 (300), 1.5 (500) steps/s
+# The browser (parsing the figure again after every server-side step, redrawing N points per
+# frame) is the limit: 300 keeps the figure under ~1 MB and playback near real time.
 CLIENT_FRAMES_MAX_N = 300
+POINT_SIZE, UNASSIGNED_SIZE, CURRENT_SIZE = 9, 6, 19   # marker sizes (px)
 MAX_BARS = 16                      # options drawn at most; the rest are pooled into "other"
 GAP_THRESHOLD = 0.1                # |p_a - p_b| above this counts as "the policies differ"
 MODEL_LABEL = {"gfncp": "GFNCP", "ncp": "NCP"}
 CHOSEN_LINE = "#111111"
 FLOW_EXPLANATION = (
-    "Flow in = flow out: in a GFlowNet every partial clustering s passes on exactly the flow "
+    "In a GFlowNet every partial clustering s passes on exactly the flow "
     "F(s) = exp(−E(s)) it receives to its children (Σ F(children) = F(s)); when that holds at "
     "every step, the product of the policy's probabilities telescopes to R(c|x) / F(∅), so "
     "the probability of the final clustering cannot depend on the order of the points "
@@ -50,34 +58,22 @@ FLOW_EXPLANATION = (
 # -- coordinates ------------------------------------------------------------------------------
 
 def project_2d(X, method: str = "pca", seed: int = 0) -> tuple[np.ndarray, tuple[str, str]]:
-    """2-D coordinates to draw a set: the set itself when 2-D, else PCA (default) or UMAP.
-
-    PCA: centred SVD, axis signs fixed (largest loading positive). UMAP is imported lazily
-    and needs at least 10 points (PCA otherwise).
-    """
+    """2-D coordinates to draw a set, with axis titles: the set itself when 2-D, else PCA
+    (default) or UMAP via gfncp.figures.data_views.project (UMAP with min_dist 0.5, so that
+    a cluster stays a visible group and is not hidden under the current point's marker)."""
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2:
         raise ValueError(f"Expected a 2-D array (N, d), got shape {X.shape}.")
     n, d = X.shape
-    if d == 1:
-        return np.hstack([X, np.zeros((n, 1))]), ("x₁", "")
-    if d == 2:
-        return X.copy(), ("x₁", "x₂")
-    if method == "umap" and n >= 10:
-        import umap   # heavy: only when asked for
-
-        reducer = umap.UMAP(n_components=2, n_neighbors=min(15, n - 1), random_state=int(seed))
-        return np.asarray(reducer.fit_transform(X), dtype=np.float64), ("UMAP 1", "UMAP 2")
-    centred = X - X.mean(axis=0)
-    _, s, vt = np.linalg.svd(centred, full_matrices=False)
-    axes = vt[:2]
-    signs = np.sign(axes[np.arange(len(axes)), np.abs(axes).argmax(axis=1)])
-    xy = centred @ (axes * signs[:, None]).T
-    if xy.shape[1] < 2:
-        xy = np.hstack([xy, np.zeros((n, 2 - xy.shape[1]))])
+    xy = project(X, "umap" if method == "umap" else "pca", seed=seed, min_dist=0.5)
+    if d <= 2:
+        return xy, ("x₁", "x₂" if d == 2 else "")
+    if method == "umap" and n >= 5:
+        return xy, ("UMAP 1", "UMAP 2")
+    s = np.linalg.svd(X - X.mean(axis=0), compute_uv=False)
     var = s ** 2 / max(float(np.sum(s ** 2)), 1e-300)
-    names = tuple(f"PC {i + 1} ({100 * var[i]:.0f}% var.)" if i < len(var) else f"PC {i + 1}" for i in range(2))
-    return xy, names
+    return xy, tuple(f"PC {i + 1} ({100 * var[i]:.0f}% var.)" if i < len(var) else f"PC {i + 1}"
+                     for i in range(2))
 
 
 # -- per-step data ----------------------------------------------------------------------------
@@ -144,7 +140,7 @@ def bar_data(trace: Trace, n: int, other: Trace | None = None, max_bars: int = M
                    option.index(choice))
 
 
-def _fmt_p(p: float) -> str:
+def fmt_prob(p: float) -> str:
     if p >= 0.995:
         return "1.00" if p >= 0.9995 else f"{p:.3f}"
     if p < 0.005:
@@ -168,8 +164,7 @@ def flow_values(trace: Trace, n: int) -> dict | None:
     """{"log_in", "log_out", "ratio"} at step n for a GFNCP trace (None for NCP: logits)."""
     if trace.kind != "gfncp":
         return None
-    log_in, log_out = flow_check(trace)
-    li, lo = float(log_in[n]), float(log_out[n])
+    li, lo = float(trace.log_flow_in[n]), logsumexp(trace.log_flows[n])
     return {"log_in": li, "log_out": lo, "ratio": float(np.exp(lo - li))}
 
 
@@ -188,14 +183,14 @@ def step_caption(trace: Trace, n: int, other: Trace | None = None) -> str:
     """Plain text: "Step 18 of 100: point #42 → cluster 2 (p = 0.62)" (+ the other model)."""
     k = int(trace.choice[n])
     text = (f"Step {n + 1} of {trace.n_steps}: point #{int(trace.order[n])} → {chosen_text(trace, n)} "
-            f"(p = {_fmt_p(float(trace.probs[n][k]))})")
+            f"(p = {fmt_prob(float(trace.probs[n][k]))})")
     if other is not None:
         q = np.asarray(other.probs[n])
         best = int(np.argmax(q))
         name = MODEL_LABEL.get(other.kind, other.kind)
-        text += f"; {name} gives it {_fmt_p(float(q[k]))}"
+        text += f"; {name} gives it {fmt_prob(float(q[k]))}"
         if best != k:
-            text += f" and prefers {option_name(best, len(q) - 1)} ({_fmt_p(float(q[best]))})"
+            text += f" and prefers {option_name(best, len(q) - 1)} ({fmt_prob(float(q[best]))})"
     return text
 
 
@@ -203,11 +198,11 @@ def _title(trace: Trace, n: int, other: Trace | None) -> dict:
     k = int(trace.choice[n])
     head = (f"<b>Step {n + 1} of {trace.n_steps}</b>: point #{int(trace.order[n])} → "
             f"<b><span style='color:{cluster_color(k)}'>{chosen_text(trace, n)}</span></b> "
-            f"(p = {_fmt_p(float(trace.probs[n][k]))})")
+            f"(p = {fmt_prob(float(trace.probs[n][k]))})")
     if other is not None:
         q = np.asarray(other.probs[n])
         best = int(np.argmax(q))
-        head += f" · {MODEL_LABEL.get(other.kind, other.kind)}: {_fmt_p(float(q[k]))}"
+        head += f" · {MODEL_LABEL.get(other.kind, other.kind)}: {fmt_prob(float(q[k]))}"
         if best != k:
             head += f", prefers {option_name(best, len(q) - 1)}"
     flows = trace if trace.kind == "gfncp" else other if other is not None and other.kind == "gfncp" else None
@@ -243,6 +238,9 @@ class _Layout:
     flows: Trace | None
     gap: np.ndarray | None
     differs: np.ndarray | None
+    mismatch: np.ndarray | None = None     # log(flow out / flow in) per step
+    flow_range: tuple = (-0.05, 0.05)
+    gap_range: tuple = (0.0, 0.2)
 
 
 def _plan(trace: Trace, other: Trace | None) -> _Layout:
@@ -257,7 +255,16 @@ def _plan(trace: Trace, other: Trace | None) -> _Layout:
         gap_row = rows
         gap = policy_gap(trace, other)
         differs = preferred_options(trace) != preferred_options(other)
-    return _Layout(rows, flow_row, gap_row, flows, gap, differs)
+    plan = _Layout(rows, flow_row, gap_row, flows, gap, differs)
+    if flows is not None:
+        log_in, log_out = flow_check(flows)
+        plan.mismatch = log_out - log_in
+        finite = plan.mismatch[np.isfinite(plan.mismatch)]
+        m = max(float(np.max(np.abs(finite))) * 1.1 if len(finite) else 0.0, 0.05)
+        plan.flow_range = (-m, m)
+    if gap is not None:
+        plan.gap_range = (0.0, max(float(np.max(gap)) * 1.1 if len(gap) else 0.0, 0.2))
+    return plan
 
 
 def _dynamic_traces(xy, trace: Trace, n: int, other: Trace | None, plan: _Layout, scale) -> list[dict]:
@@ -269,20 +276,21 @@ def _dynamic_traces(xy, trace: Trace, n: int, other: Trace | None, plan: _Layout
     bars = bar_data(trace, n, other)
     main_name = MODEL_LABEL.get(trace.kind, trace.kind)
     line_w = [3 if i == bars.chosen else 0 for i in range(len(bars.labels))]
-    text = [f"<b>{_fmt_p(p)} ✓ chosen</b>" if i == bars.chosen else _fmt_p(p) for i, p in enumerate(bars.probs)]
+    text = [f"<b>{fmt_prob(p)} ✓ chosen</b>" if i == bars.chosen else fmt_prob(p) for i, p in enumerate(bars.probs)]
     out = [
         dict(type="scatter", x=xy[:, 0], y=xy[:, 1], mode="markers", xaxis="x", yaxis="y",
-             marker=dict(color=clusters, colorscale=cs, cmin=cmin, cmax=cmax, size=8, showscale=False,
+             marker=dict(color=clusters, colorscale=cs, cmin=cmin, cmax=cmax, showscale=False,
+                         size=np.where(clusters >= 0, POINT_SIZE, UNASSIGNED_SIZE).astype(np.int8),
                          line=dict(width=0.5, color="white")),
              showlegend=False, name="points"),
         dict(type="scatter", x=[xy[point, 0]], y=[xy[point, 1]], mode="markers", xaxis="x", yaxis="y",
-             marker=dict(color=cluster_color(k), size=19, line=dict(width=3, color=CHOSEN_LINE)),
+             marker=dict(color=cluster_color(k), size=CURRENT_SIZE, line=dict(width=3, color=CHOSEN_LINE)),
              showlegend=False, name="current point",
              hovertemplate=f"point #{point} (being assigned)<extra></extra>"),
         dict(type="bar", orientation="h", y=bars.labels, x=bars.probs, xaxis="x2", yaxis="y2",
              marker=dict(color=bars.colors, line=dict(color=CHOSEN_LINE, width=line_w)),
              text=text, textposition="outside", cliponaxis=False, name=main_name,
-             showlegend=other is not None, legendgroup="bars",
+             showlegend=False,
              hovertemplate="%{y}: p = %{x:.3f}<extra>" + main_name + "</extra>"),
     ]
     if other is not None:
@@ -291,8 +299,8 @@ def _dynamic_traces(xy, trace: Trace, n: int, other: Trace | None, plan: _Layout
                         marker=dict(color=bars.colors, opacity=0.55,
                                     pattern=dict(shape="/", fgcolor="#333", solidity=0.25),
                                     line=dict(color="#333", width=0.5)),
-                        text=[_fmt_p(p) for p in bars.other_probs], textposition="outside", cliponaxis=False,
-                        name=f"{oname} (same partial clustering)", showlegend=True, legendgroup="bars",
+                        text=[fmt_prob(p) for p in bars.other_probs], textposition="outside", cliponaxis=False,
+                        name=f"{oname} (same partial clustering)", showlegend=False,
                         hovertemplate="%{y}: p = %{x:.3f}<extra>" + oname + "</extra>"))
     for row in (plan.flow_row, plan.gap_row):
         if row is None:
@@ -306,38 +314,33 @@ def _dynamic_traces(xy, trace: Trace, n: int, other: Trace | None, plan: _Layout
 
 
 def _strip_range(plan: _Layout, row: int) -> tuple[float, float]:
-    if row == plan.flow_row:
-        d = _flow_mismatch(plan.flows)
-        m = float(np.max(np.abs(d[np.isfinite(d)]))) if np.isfinite(d).any() else 0.0
-        m = max(m * 1.1, 0.05)
-        return -m, m
-    return 0.0, max(float(np.max(plan.gap)) * 1.1 if plan.gap is not None and len(plan.gap) else 0.0, 0.2)
-
-
-def _flow_mismatch(trace: Trace) -> np.ndarray:
-    log_in, log_out = flow_check(trace)
-    return log_out - log_in
+    return plan.flow_range if row == plan.flow_row else plan.gap_range
 
 
 def _base_figure(xy, trace: Trace, other: Trace | None, plan: _Layout, axis_titles, height: int | None) -> go.Figure:
-    titles = ["", "Policy at this step: probability of every option"]
+    bar_title = "Policy: probability of each option"
+    if other is not None:
+        bar_title = (f"Policy: {MODEL_LABEL.get(trace.kind)} (solid) vs {MODEL_LABEL.get(other.kind)} "
+                     "(hatched)<br>on the same partial clustering")
+    titles = ["", bar_title]
     specs = [[{}, {}]]
     heights = [1.0]
     if plan.flow_row:
         specs.append([{"colspan": 2}, None])
-        titles += ["GFNCP flow check per step: log(flow out / flow in); 0 = flow in equals flow out", ""]
+        titles.append("GFNCP flow check: log(flow out / flow in) per step; 0 = consistent")
         heights.append(0.3)
     if plan.gap_row:
         specs.append([{"colspan": 2}, None])
-        titles += [f"Policy difference per step: max |p_{MODEL_LABEL.get(trace.kind)} − "
-                   f"p_{MODEL_LABEL.get(other.kind)}| over the options (red: they would choose differently)", ""]
+        titles.append(f"|p_{MODEL_LABEL.get(trace.kind)} − p_{MODEL_LABEL.get(other.kind)}| per step "
+                      "(largest over the options; red: different favourite)")
         heights.append(0.3)
     fig = make_subplots(rows=plan.rows, cols=2, specs=specs, column_widths=[0.56, 0.44],
                         row_heights=heights, subplot_titles=titles, horizontal_spacing=0.16,
-                        vertical_spacing=0.1 if plan.rows > 1 else 0.05)
+                        vertical_spacing=0.13 if plan.rows > 1 else 0.05)
+    fig.update_annotations(font=dict(size=13, color="#444"))
     steps = np.arange(1, trace.n_steps + 1)
     if plan.flow_row:
-        d = _flow_mismatch(plan.flows)
+        d = plan.mismatch
         fig.add_trace(go.Scatter(x=steps, y=d, mode="lines+markers" if trace.n_steps <= 300 else "lines",
                                  marker=dict(size=4, color="#1f77b4"), line=dict(width=1.2, color="#1f77b4"),
                                  showlegend=False, name="log(out/in)",
@@ -390,7 +393,8 @@ def _validate(xy, trace: Trace, other: Trace | None):
     xy = np.asarray(xy, dtype=np.float64)
     if xy.ndim != 2 or xy.shape[1] != 2 or len(xy) != trace.n_steps:
         raise ValueError(f"xy must have shape ({trace.n_steps}, 2), got {xy.shape}.")
-    if other is not None and (not np.array_equal(other.order, trace.order) or not np.array_equal(other.choice, trace.choice)):
+    same_path = other is None or (np.array_equal(other.order, trace.order) and np.array_equal(other.choice, trace.choice))
+    if not same_path:
         raise ValueError("`other` must be on the same path as `trace` (gfncp.trace_export.forced_trace).")
     return xy
 
@@ -417,22 +421,101 @@ def step_figure(xy, trace: Trace, n: int, other: Trace | None = None,
     return fig
 
 
+def _frame_data(dyn: list[dict]) -> list[dict]:
+    """The properties that change between frames (Plotly.animate merges them into the traces)."""
+    keep = {"x", "y", "text", "hovertemplate"}
+    out = []
+    for t in dyn:
+        d = {k: v for k, v in t.items() if k in keep}
+        if "marker" in t:
+            m = {"color": t["marker"]["color"]}
+            if isinstance(t["marker"].get("size"), np.ndarray):
+                m["size"] = t["marker"]["size"]
+            if isinstance(t["marker"].get("line", {}).get("width"), list):
+                m["line"] = {"width": t["marker"]["line"]["width"]}
+            d["marker"] = m
+        out.append(d)
+    out[0].pop("x", None)
+    out[0].pop("y", None)             # the points never move; only their colours change
+    return out
+
+
+def typed_array(values) -> dict | list:
+    """A numeric array as plotly.js's typed-array spec {"dtype", "bdata"} (what plotly.py
+    sends for numpy arrays): compact, and already in wire form so that serialising a
+    figure with hundreds of frames does not re-encode every frame."""
+    a = np.asarray(values)
+    if a.dtype.kind in "iub":
+        lo, hi = (int(a.min()), int(a.max())) if a.size else (0, 0)
+        a = a.astype(np.int8 if -128 <= lo and hi <= 127 else np.int16 if -32768 <= lo and hi <= 32767 else np.int32)
+    elif a.dtype.kind == "f":
+        a = a.astype(np.float64)
+    else:
+        return a.tolist()
+    return {"dtype": {"int8": "i1", "int16": "i2", "int32": "i4", "float64": "f8"}[str(a.dtype)],
+            "bdata": base64.b64encode(np.ascontiguousarray(a).tobytes()).decode("ascii")}
+
+
+def _encode(obj):
+    """numpy arrays -> typed-array specs, recursively; numpy scalars -> Python numbers."""
+    if isinstance(obj, np.ndarray):
+        return typed_array(obj)
+    if isinstance(obj, dict):
+        return {k: _encode(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_encode(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return obj
+
+
+def animation_frames(xy, trace: Trace, other: Trace | None = None) -> list[dict]:
+    """One plain-dict Plotly frame per step (name str(n)): the changing traces and the title.
+    Plain data, so a caller can cache it and reuse it for every starting step."""
+    xy = _validate(xy, trace, other)
+    plan = _plan(trace, other)
+    scale = _colorscale(int(np.max(trace.choice)) + 1)
+    first = _n_static(plan)
+    frames = []
+    for n in range(trace.n_steps):
+        dyn = _encode(_frame_data(_dynamic_traces(xy, trace, n, other, plan, scale)))
+        frames.append({"name": str(n), "data": dyn, "traces": list(range(first, first + len(dyn))),
+                       "layout": {"title": _title(trace, n, other)}})
+    return frames
+
+
+def _n_static(plan: _Layout) -> int:
+    return int(plan.flow_row is not None) + int(plan.gap_row is not None)
+
+
+def _attach_frames(fig: go.Figure, frames: list[dict]) -> None:
+    """Attach plain-dict frames without plotly's per-property validation (seconds for a few
+    hundred frames; the dicts come from animation_frames and are valid: see the tests).
+    Falls back to the validating setter if plotly's internals change."""
+    try:
+        objs = [go.Frame(f, _validate=False) for f in frames]
+        current = getattr(fig, "_frame_objs", None)
+        if not isinstance(current, (list, tuple)):
+            raise AttributeError("_frame_objs")
+        fig._frame_objs = type(current)(objs)
+    except (AttributeError, TypeError, ValueError):
+        fig.frames = [go.Frame(f) for f in frames]
+
+
 def animated_figure(xy, trace: Trace, other: Trace | None = None, start: int = 0, speed: float = 4.0,
-                    axis_titles=("x₁", "x₂"), height: int | None = None) -> go.Figure:
+                    axis_titles=("x₁", "x₂"), height: int | None = None,
+                    frames: list[dict] | None = None) -> go.Figure:
     """Every step as a Plotly frame, with Play / Pause buttons and a step slider; shown at
-    step `start`. Playback runs in the browser at `speed` steps per second."""
+    step `start`. Playback runs in the browser at `speed` steps per second. `frames`: the
+    result of animation_frames(xy, trace, other) when the caller has it cached."""
     xy = _validate(xy, trace, other)
     start = int(np.clip(start, 0, trace.n_steps - 1))
     plan = _plan(trace, other)
-    fig, n_static, scale = _assemble(xy, trace, start, other, plan, axis_titles, height)
-    idx = list(range(n_static, len(fig.data)))
-    frames = []
-    for n in range(trace.n_steps):
-        dyn = _dynamic_traces(xy, trace, n, other, plan, scale)
-        # only what changes: the points' colours, the current point, bars, cursors
-        dyn[0] = dict(type="scatter", marker=dict(color=dyn[0]["marker"]["color"]))
-        frames.append(go.Frame(name=str(n), data=dyn, traces=idx, layout=dict(title=_title(trace, n, other))))
-    fig.frames = frames
+    base, n_static, _ = _assemble(xy, trace, start, other, plan, axis_titles, height)
+    if frames is None:
+        frames = animation_frames(xy, trace, other)
+    if len(frames) != trace.n_steps or frames[0]["traces"][0] != n_static:
+        raise ValueError("frames do not belong to this trace / comparison.")
     ms = int(round(1000.0 / max(float(speed), 0.1)))
     play = dict(label="▶ Play", method="animate",
                 args=[None, dict(frame=dict(duration=ms, redraw=True), transition=dict(duration=0),
@@ -444,15 +527,21 @@ def animated_figure(xy, trace: Trace, other: Trace | None = None, start: int = 0
                          args=[[str(n)], dict(mode="immediate", frame=dict(duration=0, redraw=True),
                                               transition=dict(duration=0))])
                     for n in range(trace.n_steps)]
-    fig.update_layout(
-        updatemenus=[dict(type="buttons", direction="left", showactive=False, x=0.0, xanchor="left",
-                          y=-0.02, yanchor="top", pad=dict(t=6, r=6), buttons=[play, pause],
-                          font=dict(size=13))],
-        sliders=[dict(active=start, steps=slider_steps, x=0.17, len=0.83, y=-0.01, yanchor="top",
-                      pad=dict(t=8, b=4), ticklen=0, minorticklen=0, font=dict(color="rgba(0,0,0,0)"),
-                      currentvalue=dict(prefix="Step ", suffix=f" of {trace.n_steps}", visible=True,
-                                        xanchor="left", font=dict(size=13, color="#333")),
-                      transition=dict(duration=0))],
-    )
-    fig.update_layout(height=(fig.layout.height or 0) + 70, margin=dict(b=80))
+    spec = base.to_dict()                    # validated static part, small
+    layout = spec["layout"]
+    layout["updatemenus"] = [dict(type="buttons", direction="left", showactive=False, x=1.0, xanchor="right",
+                                  y=0, yanchor="top", pad=dict(t=40, r=0), buttons=[play, pause],
+                                  font=dict(size=13))]
+    layout["sliders"] = [dict(active=start, steps=slider_steps, x=0.0, len=1.0, y=0, yanchor="top",
+                              pad=dict(t=50, b=4), ticklen=0, minorticklen=0, font=dict(color="rgba(0,0,0,0)"),
+                              currentvalue=dict(prefix="Step ", suffix=f" of {trace.n_steps}", visible=True,
+                                                xanchor="left", font=dict(size=13, color="#333")),
+                              transition=dict(duration=0))]
+    layout["height"] = layout.get("height", 470) + 110
+    layout["margin"] = {**layout.get("margin", {}), "b": 120}
+    try:                                     # the slider's N steps would take plotly ~0.3 s to validate
+        fig = go.Figure(spec, _validate=False)
+    except TypeError:
+        fig = go.Figure(spec)
+    _attach_frames(fig, frames)
     return fig

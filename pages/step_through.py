@@ -1,0 +1,276 @@
+"""Step-through: watch GFNCP's sequential policy assign the points one by one."""
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import streamlit as st
+
+from gfncp import trace_export as tx
+from gfncp.figures import step_through as stf
+from gfncp.ui.state import current_models, get_dataset, model_input
+
+SPEEDS = [1, 2, 4, 8, 15]           # steps per second
+
+
+# -- cached work (the page never re-runs a model per frame) -------------------------------------
+
+def _timed(name: str, fn, *args, **kwargs):
+    t0 = time.perf_counter()
+    out = fn(*args, **kwargs)
+    st.session_state.setdefault("st_timings", {})[name] = time.perf_counter() - t0
+    return out
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def cached_trace(data_key: str, model_name: str, order_seed: int, mode: str, seed: int, _model, _X,
+                 model_id: int = 0):
+    """model_id: id() of the loaded model, so that a reloaded model gets fresh traces."""
+    order = tx.make_order(len(_X), order_seed)
+    return _timed("trace " + model_name, _model.trace, _X, seed=seed, mode=mode, order=order)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def cached_forced(data_key: str, model_name: str, path: tuple, _model, _X, _path_trace, model_ids: tuple = ()):
+    """`model_name`'s policy along the path identified by `path` (model, order seed, mode, seed)."""
+    return _timed("forced " + model_name, tx.forced_trace, _model, _X, _path_trace)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def cached_projection(data_key: str, method: str, _X):
+    return stf.project_2d(_X, method, seed=0)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def cached_frames(key: tuple, _xy, _trace, _other):
+    return _timed("frames", stf.animation_frames, _xy, _trace, _other)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def cached_exports(key: tuple, meta_json: str, _trace) -> tuple[bytes, bytes]:
+    return tx.trace_json_bytes(_trace, json.loads(meta_json)), tx.trace_csv_bytes(_trace)
+
+
+# -- widget callbacks ---------------------------------------------------------------------------
+
+def _set_step(value: int) -> None:
+    st.session_state["st_step"] = int(value)
+
+
+def _move(delta: int, n_steps: int) -> None:
+    st.session_state["st_step"] = int(np.clip(st.session_state.get("st_step", 1) + delta, 1, n_steps))
+
+
+def _reset() -> None:
+    st.session_state["st_step"] = 1
+    st.session_state["st_playing"] = False
+
+
+def _toggle_play(n_steps: int) -> None:
+    playing = not st.session_state.get("st_playing", False)
+    if playing and st.session_state.get("st_step", 1) >= n_steps:
+        st.session_state["st_step"] = 1          # play again from the start
+    st.session_state["st_playing"] = playing
+    st.session_state["st_last_tick"] = time.monotonic()
+    st.session_state["st_full_rerun"] = True     # the fragment's timer is set up by a full run
+
+
+def _clusters(trace) -> str:
+    k = int(trace.labels.max()) + 1
+    return f"{k} cluster{'s' if k != 1 else ''}"
+
+
+def _new_order() -> None:
+    st.session_state["st_order_seed"] = int(st.session_state.get("st_order_seed", 0)) + 1
+
+
+# -- page -----------------------------------------------------------------------------------------
+
+st.title("Step-through")
+st.markdown(
+    "GFNCP clusters a set by taking its points **one at a time**. At every step its policy gives a "
+    "probability to each existing cluster and to a **new cluster**, and one option is taken. "
+    "Step through the assignments below, or play them."
+)
+
+ds = get_dataset()
+try:
+    gfn, ncp = current_models(ds)
+    X = model_input(ds)
+except FileNotFoundError as err:
+    st.error(f"{err} Train the models (`python -m gfncp.train`) or point GFNCP_MODELS_DIR at them.")
+    st.stop()
+except (ValueError, RuntimeError) as err:
+    st.error(f"The models cannot be used on this data set: {err}")
+    st.stop()
+
+N = ds.n
+client_side = N <= stf.CLIENT_FRAMES_MAX_N
+st.caption(
+    f"Data: **{ds.name}** ({N} points, {ds.dim}-D) · models: `{gfn.name}` and `{ncp.name}` · change the data "
+    "on the Data page."
+)
+
+# settings -------------------------------------------------------------------------------------
+st.session_state.setdefault("st_order_seed", 0)
+st.session_state.setdefault("st_speed", 4)
+with st.container(border=True):
+    c1, c2, c3, c4 = st.columns([1.1, 1.3, 1.2, 1.2], gap="medium")
+    with c1:
+        mode_label = st.radio("Decoding", ["Greedy", "Sampled"], horizontal=True, key="st_mode",
+                              help="Greedy takes the most probable option at every step; Sampled draws "
+                                   "the option from the policy (reproducible with the seed).")
+        mode = "sample" if mode_label == "Sampled" else "greedy"
+        seed = int(st.number_input("Sampling seed", min_value=0, max_value=2**31 - 1, value=0, step=1,
+                                   key="st_seed", disabled=mode == "greedy"))
+    with c2:
+        order_seed = int(st.number_input("Input order (seed)", min_value=0, max_value=2**31 - 1, step=1,
+                                         key="st_order_seed",
+                                         help="0 = the data's own row order; any other number = a random "
+                                              "permutation drawn with that seed."))
+        st.button("New random order", key="st_new_order", icon=":material/shuffle:", on_click=_new_order,
+                  width="stretch")
+    with c3:
+        compare = st.toggle("Compare with NCP", key="st_compare",
+                            help="Show NCP's policy on the same partial clusterings, side by side with GFNCP's.")
+        path_label = st.radio("Path followed", ["GFNCP's choices", "NCP's choices"], horizontal=True,
+                              key="st_path", disabled=not compare,
+                              help="Whose decisions build the partial clustering; the other model's "
+                                   "probabilities are evaluated on the same states.")
+    with c4:
+        projection = "pca"
+        if ds.dim > 2:
+            view = st.radio("2-D view", ["PCA", "UMAP"], horizontal=True, key="st_projection",
+                            help="How the points are drawn (the models see the full data).")
+            projection = "umap" if view == "UMAP" else "pca"
+        speed = st.select_slider("Speed (steps per second)", SPEEDS, key="st_speed")
+
+# traces (computed once per data set, model, order, decoding and seed) --------------------------------
+follow_ncp = compare and path_label == "NCP's choices"
+main_model, other_model = (ncp, gfn) if follow_ncp else (gfn, ncp)
+try:
+    with st.spinner(f"Running {main_model.name} on {N} points…"):
+        trace = cached_trace(ds.key, main_model.name, order_seed, mode, seed, main_model, X, id(main_model))
+        other = None
+        if compare:
+            other = cached_forced(ds.key, other_model.name, (main_model.name, order_seed, mode, seed),
+                                  other_model, X, trace, (id(main_model), id(other_model)))
+    with st.spinner("Projecting the points to 2-D…" if ds.dim > 2 else "Preparing…"):
+        xy, axis_titles = cached_projection(ds.key, projection, ds.X)
+except (ValueError, RuntimeError) as err:
+    st.error(f"Could not compute the trace: {err}")
+    st.stop()
+
+trace_id = (ds.key, main_model.name, order_seed, mode, seed, id(main_model))
+if st.session_state.get("st_trace_id") != trace_id:
+    st.session_state["st_trace_id"] = trace_id
+    st.session_state["st_step"] = 1
+    st.session_state["st_playing"] = False
+st.session_state["st_step"] = int(np.clip(st.session_state.get("st_step", 1), 1, N))
+
+order_text = "the data's row order" if order_seed == 0 else f"random order #{order_seed}"
+firsts = "; ".join(f"step {i + 1} assigns point #{int(p)}" for i, p in enumerate(trace.order[:4]))
+st.markdown(f"**Input order:** {order_text}: {firsts}{'; …' if N > 4 else ''}.")
+
+playing = bool(st.session_state.get("st_playing", False)) and not client_side
+interval = 1.0 / float(speed)
+
+
+@st.fragment(run_every=interval if playing else None)
+def player() -> None:
+    t0 = time.perf_counter()
+    if st.session_state.pop("st_full_rerun", False):
+        st.rerun()                               # start / stop the fragment's timer
+    if st.session_state.get("st_playing", False) and not client_side:
+        now = time.monotonic()
+        if now - st.session_state.get("st_last_tick", 0.0) >= 0.8 * interval:
+            st.session_state["st_last_tick"] = now
+            if st.session_state["st_step"] < N:
+                st.session_state["st_step"] += 1
+            else:
+                st.session_state["st_playing"] = False
+                st.rerun()                       # stops the timer
+    n = st.session_state["st_step"] - 1          # the slider below shows the same value
+    with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+        st.button("Reset", key="st_reset", icon=":material/skip_previous:", on_click=_reset, help="Back to step 1")
+        st.button("Back", key="st_back", icon=":material/chevron_left:", on_click=_move, args=(-1, N),
+                  disabled=n <= 0)
+        st.button("Step", key="st_forward", icon=":material/chevron_right:", icon_position="right",
+                  on_click=_move, args=(1, N), disabled=n >= N - 1)
+        if not client_side:
+            is_playing = st.session_state.get("st_playing", False)
+            st.button("Pause" if is_playing else "Play", key="st_play",
+                      icon=":material/pause:" if is_playing else ":material/play_arrow:",
+                      on_click=_toggle_play, args=(N,), type="primary" if is_playing else "secondary")
+        if ds.images is not None:
+            img = np.asarray(ds.images[int(trace.order[n])], dtype=float).reshape(8, 8)
+            st.image(np.kron(1 - img / max(img.max(), 1e-9), np.ones((5, 5))), width=40)
+        with st.container(width="stretch"):
+            st.caption(f"**{stf.step_caption(trace, n, other)}**",
+                       help="Steps count from 1; points are numbered by their row in the data (from 0).")
+    if N > 1:
+        st.slider("Step", 1, N, key="st_step", label_visibility="collapsed")
+    if client_side:
+        frames = cached_frames((trace_id, (other_model.name, id(other_model)) if compare else None, projection),
+                               xy, trace, other)
+        fig = stf.animated_figure(xy, trace, other, start=n, speed=speed, axis_titles=axis_titles, frames=frames)
+    else:
+        fig = stf.step_figure(xy, trace, n, other, axis_titles=axis_titles)
+    st.plotly_chart(fig, key="st_figure", config={"displaylogo": False})
+    st.session_state.setdefault("st_timings", {})["step view"] = time.perf_counter() - t0
+    note = ("▶ Play (under the figure) animates the steps in your browser, with no server round trip; the "
+            "figure's title follows the animation. Reset / Back / Step and the slider choose the step shown. "
+            f"(Sets of up to {stf.CLIENT_FRAMES_MAX_N} points play in the browser; larger ones step on the server, "
+            "where the figure with every frame would be too heavy.)"
+            if client_side else
+            f"{N} points is more than {stf.CLIENT_FRAMES_MAX_N}: steps are drawn on the server one at a time "
+            "(a figure holding every frame would be too heavy for the browser).")
+    st.caption(f"{note} Server time for this view: {time.perf_counter() - t0:.2f} s.")
+
+
+player()
+
+# explanation, comparison, export ------------------------------------------------------------------
+flows_trace = trace if trace.kind == "gfncp" else other
+if flows_trace is not None:
+    log_in, log_out = tx.flow_check(flows_trace)
+    mismatch = log_out - log_in
+    worst = int(np.argmax(np.abs(mismatch)))
+    st.info(f"**What flow in = flow out means.** {stf.FLOW_EXPLANATION} On this path the two differ most "
+            f"at step {worst + 1}: flow out / flow in = {np.exp(mismatch[worst]):.3g}.", icon=":material/water:")
+if compare and other is not None:
+    gap = tx.policy_gap(trace, other)
+    differs = tx.preferred_options(trace) != tx.preferred_options(other)
+    own_g = cached_trace(ds.key, gfn.name, order_seed, mode, seed, gfn, X, id(gfn))
+    own_n = cached_trace(ds.key, ncp.name, order_seed, mode, seed, ncp, X, id(ncp))
+    same = bool(np.array_equal(own_g.labels, own_n.labels))
+    st.markdown(
+        f"**Where the policies differ.** On this path the two models would pick different options at "
+        f"**{int(differs.sum())}** of {N} steps, and their probabilities differ by more than "
+        f"{stf.GAP_THRESHOLD} at **{int((gap > stf.GAP_THRESHOLD).sum())}** steps. Run on their own in this order, "
+        f"GFNCP finds {_clusters(own_g)} and NCP {_clusters(own_n)}"
+        + (" (the same clustering)." if same else " (different clusterings).")
+    )
+    if differs.any():
+        steps = ", ".join(str(int(s) + 1) for s in np.flatnonzero(differs)[:12])
+        st.caption(f"Steps where they would choose differently: {steps}{' …' if differs.sum() > 12 else ''}.")
+
+st.subheader("Export the trace")
+st.caption("One record per step: the point assigned, every option with its probability and log-flow, the "
+           "choice and the running log q. In the files `step` counts from 0.")
+meta = {"data": ds.name, "data_key": ds.key, "model": main_model.name, "decoding": mode, "seed": seed,
+        "order_seed": order_seed}
+exports = [(trace, main_model.name, meta)]
+if compare and other is not None:
+    exports.append((other, other_model.name, {**meta, "model": other_model.name, "path_of": main_model.name}))
+cols = st.columns(2 * len(exports))
+for i, (tr, name, m) in enumerate(exports):
+    key = trace_id + (name, compare)
+    js, cs = cached_exports(key, json.dumps(m, sort_keys=True), tr)
+    stem = f"trace_{name}_{ds.key[:8]}_order{order_seed}_{mode}"
+    label = name if i == 0 else f"{name}, same path"
+    cols[2 * i].download_button(f"{label} · JSON", js, icon=":material/download:", file_name=stem + ".json",
+                                mime="application/json", key=f"st_dl_json_{i}", width="stretch")
+    cols[2 * i + 1].download_button(f"{label} · CSV", cs, icon=":material/download:", file_name=stem + ".csv",
+                                    mime="text/csv", key=f"st_dl_csv_{i}", width="stretch")
