@@ -28,7 +28,6 @@ PAGES = [  # (file, title, icon, url_path)
 pages = [
     st.Page(str(HERE / path), title=title, icon=icon, url_path=url, default=(url == "data"))
     for path, title, icon, url in PAGES
-    if (HERE / path).exists()
 ]
 current = st.navigation(pages)
 render_sidebar()
