@@ -24,6 +24,7 @@ PAPER_EPS = 1e-5
 @dataclass
 class LossWeights:
     fm: float = 0.05           # clean: weight of sum_n r_n^2
+    tb: float = 0.0            # clean: weight of (sum_n r_n)^2 / N, the trajectory-balance gap
     nll: float = 1.0           # clean / paper: weight of the teacher-forced NLL (paper code: 0)
     cd: float = 0.4            # paper: contrastive divergence lambda
     reg: float = 0.6           # paper: fixed-reward lambda
@@ -45,8 +46,12 @@ def clean_loss(tf: TeacherForced, weights: LossWeights):
     r = flow_residuals(tf)
     fm = (r ** 2).sum() / n
     loss = weights.nll * nll + weights.fm * fm
-    gap = r.sum(dim=1).abs().mean()
-    return loss, {"nll": nll.item(), "fm": fm.item(), "gap": gap.item()}
+    gap = r.sum(dim=1)                                           # log q - (log R - log F(root))
+    if weights.tb > 0:
+        # The gap is what makes log q depend on the order: drive it to 0 on every row.
+        # Divided by the row's N so large sets do not dominate.
+        loss = loss + weights.tb * (gap ** 2 / (tf.last + 1)).mean()
+    return loss, {"nll": nll.item(), "fm": fm.item(), "gap": gap.abs().mean().item()}
 
 
 def paper_fm_terms(tf: TeacherForced) -> tuple[torch.Tensor, torch.Tensor]:

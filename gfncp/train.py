@@ -62,6 +62,7 @@ class TrainConfig:
     val_sets: int = 20
     val_n: int = 100
     threads: int = 1
+    init_from: str | None = None       # fine-tune: start from this checkpoint's weights
 
     @property
     def name(self) -> str:
@@ -134,11 +135,12 @@ def validation_nmi(net: SetNetwork, sets) -> float:
 
 # -- objective -----------------------------------------------------------------------------
 
-def fm_weight(cfg: TrainConfig, it: int) -> float:
-    """NLL first, then ramp the flow-matching weight in linearly."""
+def flow_ramp(cfg: TrainConfig, it: int) -> float:
+    """0 during the NLL-only warm-up, then linearly up to 1: the share of the flow terms'
+    (fm, tb) weights in force at iteration `it`."""
     start = cfg.fm_warmup * cfg.iters
     ramp = max(cfg.fm_ramp * cfg.iters, 1.0)
-    return cfg.weights.fm * min(max((it - start) / ramp, 0.0), 1.0)
+    return min(max((it - start) / ramp, 0.0), 1.0)
 
 
 def merge_clusters(labels: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
@@ -155,7 +157,8 @@ def compute_loss(cfg: TrainConfig, net: SetNetwork, X, y, it: int, rng: np.rando
     if cfg.kind == "ncp":
         return ncp_loss(teacher_forced(net, X, y))
     if cfg.objective == "clean":
-        w = replace(cfg.weights, fm=fm_weight(cfg, it))
+        f = flow_ramp(cfg, it)
+        w = replace(cfg.weights, fm=f * cfg.weights.fm, tb=f * cfg.weights.tb)
         loss, stats = clean_loss(teacher_forced(net, X, y), w)
         stats["w_fm"] = w.fm
         return loss, stats
@@ -186,6 +189,8 @@ def train(cfg: TrainConfig, run_dir: Path, progress: bool = True) -> SetNetwork:
     run_dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)          # weight init only; data use the explicit rng below
     net = SetNetwork(cfg.network)
+    if cfg.init_from:
+        net.load_state_dict(torch.load(cfg.init_from, weights_only=False)["model"])
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     rng = np.random.default_rng(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
@@ -306,6 +311,11 @@ def main(argv=None):
     p.add_argument("--objective", choices=["clean", "paper", "nll"], default=None)
     p.add_argument("--iters", type=int, default=None)
     p.add_argument("--fm", type=float, default=None, help="flow-matching weight (clean objective)")
+    p.add_argument("--tb", type=float, default=None, help="trajectory-balance gap weight (clean objective)")
+    p.add_argument("--lr", type=float, default=None)
+    p.add_argument("--fm-warmup", type=float, default=None, help="share of iterations before FM ramps in")
+    p.add_argument("--init-from", default=None, help="fine-tune from this run's checkpoint.pt")
+    p.add_argument("--run-name", default=None, help="run directory name (default: the model name)")
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--out", default="runs", help="parent folder of the run directory")
@@ -317,12 +327,13 @@ def main(argv=None):
         cfg.objective = a.objective
     if cfg.objective == "paper":
         cfg.weights = replace(cfg.weights, nll=0.0)
-    for key in ("iters", "seed", "threads"):
+    for key in ("iters", "seed", "threads", "lr", "fm_warmup", "init_from"):
         if getattr(a, key) is not None:
             setattr(cfg, key, getattr(a, key))
-    if a.fm is not None:
-        cfg.weights = replace(cfg.weights, fm=a.fm)
-    run_dir = Path(a.out) / cfg.name
+    for key in ("fm", "tb"):
+        if getattr(a, key) is not None:
+            cfg.weights = replace(cfg.weights, **{key: getattr(a, key)})
+    run_dir = Path(a.out) / (a.run_name or cfg.name)
     net = train(cfg, run_dir, progress=not a.no_progress)
     if a.export:
         cmd = "python -m gfncp.train " + " ".join(a for a in (argv or os.sys.argv[1:]))

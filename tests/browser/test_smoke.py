@@ -1,4 +1,4 @@
-"""Smoke test: the app starts, renders its title without an error, in a real browser."""
+"""Smoke test: the app starts on its Data page with data on screen, in a real browser."""
 
 import pytest
 
@@ -8,9 +8,11 @@ pytestmark = pytest.mark.browser
 def test_app_opens_without_error(st_app):
     seconds = st_app.open("", name="home")
     st_app.assert_no_exception()
-    title = st_app.page.get_by_role("heading", name="GFNCP Explorer").first
-    assert title.is_visible()
-    assert st_app.page.title() == "GFNCP Explorer"
+    page = st_app.page
+    assert page.title() == "GFNCP Explorer"
+    assert page.get_by_role("heading", name="Data").first.is_visible()
+    # a newcomer lands on a page with data already plotted
+    assert page.locator('[data-testid="stPlotlyChart"]').first.is_visible()
     path = st_app.screenshot("smoke_home")
     assert path.stat().st_size > 0
     assert seconds > 0
