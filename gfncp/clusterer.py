@@ -17,9 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .inference import Beam, Forced, Greedy, Sample, run_policy
+from .inference import Beam, Greedy, Sample, run_policy
 from .network import SetNetwork
-from .partitions import canonical_labels, partition_key
+from .partitions import canonical_labels, distinct_partitions
 from .teacher import teacher_forced
 
 
@@ -30,16 +30,7 @@ class Samples:
 
     def distinct(self) -> "DistinctSamples":
         """Distinct clusterings (deduplicated by label vector), most frequent first."""
-        index: dict[bytes, int] = {}
-        first, counts = [], []
-        for s, row in enumerate(self.labels):
-            key = partition_key(row)
-            if key not in index:
-                index[key] = len(first)
-                first.append(s)
-                counts.append(0)
-            counts[index[key]] += 1
-        first, counts = np.array(first), np.array(counts)
+        _, first, counts = distinct_partitions(self.labels)
         rank = np.lexsort((-self.log_prob[first], -counts))
         return DistinctSamples(self.labels[first[rank]], counts[rank], self.log_prob[first[rank]])
 

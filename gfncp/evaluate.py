@@ -27,7 +27,7 @@ import torch
 
 from . import data, references, routing
 from .metrics import ari, nmi, total_variation
-from .partitions import all_partitions, canonical_labels
+from .partitions import all_partitions
 from .registry import list_pretrained, load_pretrained
 from .teacher import teacher_forced
 

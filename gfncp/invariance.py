@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from .partitions import canonical_labels, partition_key
+from .partitions import canonical_labels, distinct_partitions
 
 # A GFNCP whose flows match to within this many nats in every order is "consistent".
 CONSISTENT_GAP_NATS = 0.05
@@ -163,16 +163,8 @@ def distinct(label_sets) -> tuple[np.ndarray, np.ndarray]:
     z = canonical_labels(np.asarray(label_sets))
     if z.ndim != 2 or len(z) == 0:
         raise ValueError(f"label_sets must have shape (R, N) with R >= 1, got {np.shape(label_sets)}.")
-    index: dict[bytes, int] = {}
-    first, counts = [], []
-    for r, row in enumerate(z):
-        key = partition_key(row)
-        if key not in index:
-            index[key] = len(first)
-            first.append(r)
-            counts.append(0)
-        counts[index[key]] += 1
-    return z[first], np.asarray(counts, dtype=np.int64)
+    unique, _, counts = distinct_partitions(z)
+    return unique, counts
 
 
 def agreement_stats(label_sets, truth=None) -> dict:

@@ -13,7 +13,7 @@ scalar it returns is always called `log_flow` (= logit for NCP).
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import torch
 from torch import nn

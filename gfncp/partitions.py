@@ -47,6 +47,25 @@ def partition_key(labels) -> bytes:
     return np.ascontiguousarray(labels, dtype=np.int64).tobytes()
 
 
+def distinct_partitions(labels) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct rows of canonical label vectors (S, N), in order of first appearance.
+
+    -> (unique (M, N), first index of each in the input (M,), counts (M,)).
+    """
+    z = np.asarray(labels, dtype=np.int64)
+    index: dict[bytes, int] = {}
+    first, counts = [], []
+    for s, row in enumerate(z):
+        key = partition_key(row)
+        if key not in index:
+            index[key] = len(first)
+            first.append(s)
+            counts.append(0)
+        counts[index[key]] += 1
+    first = np.asarray(first, dtype=np.int64)
+    return z[first], first, np.asarray(counts, dtype=np.int64)
+
+
 def enumerate_partitions(n: int) -> Iterator[np.ndarray]:
     """Yield every partition of n points as a canonical label vector (Bell(n) of them)."""
     if n <= 0:

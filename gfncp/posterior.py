@@ -28,7 +28,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from .metrics import PartitionDistribution, coassignment, nmi, total_variation
-from .partitions import all_partitions, canonical_labels
+from .partitions import all_partitions, canonical_labels, distinct_partitions
 
 __all__ = [
     "MAX_EXACT_N",
@@ -236,8 +236,7 @@ def top_clusterings(labels, log_prob, k: int = 8) -> TopClusterings:
     """The k most frequent distinct clusterings among samples (S, N) with log q (S,)."""
     z = canonical_labels(_samples(labels))
     log_prob = np.asarray(log_prob, dtype=float).reshape(-1)
-    uniq, first, inverse, counts = np.unique(z, axis=0, return_index=True, return_inverse=True,
-                                             return_counts=True)
+    uniq, first, counts = distinct_partitions(z)
     rank = np.lexsort((first, -log_prob[first], -counts))[:k]
     return TopClusterings(uniq[rank], counts[rank] / len(z), log_prob[first[rank]], len(uniq))
 

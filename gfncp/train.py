@@ -51,7 +51,7 @@ class TrainConfig:
                                        # dim in [min_dim, dim], as routing pads smaller sets
     n_log_uniform: bool = True         # N log-uniform on [n_min, n_max]: all sizes seen, small ones cheap
     batch: int = 32
-    iters: int = 5000
+    iters: int = 2500
     lr: float = 5e-4
     lr_min: float = 1e-6
     fm_warmup: float = 0.2             # share of iterations with NLL only, then FM ramps in
@@ -76,11 +76,11 @@ def preset(name: str, kind: str) -> TrainConfig:
         cfg = TrainConfig(preset=name, kind=kind, objective=objective, dim=2,
                           network=NetworkConfig(x_dim=2, h_dim=128, g_dim=256, hidden=128, depth=4))
     elif name == "mog16d":
-        cfg = TrainConfig(preset=name, kind=kind, objective=objective, dim=16, min_dim=3, iters=1500, n_max=200,
+        cfg = TrainConfig(preset=name, kind=kind, objective=objective, dim=16, min_dim=3, iters=1000, n_max=200,
                           network=NetworkConfig(x_dim=16, h_dim=96, g_dim=192, hidden=96, depth=4))
     elif name == "digits":
         cfg = TrainConfig(preset=name, kind=kind, objective=objective, dataset="digits", dim=64,
-                          n_min=5, n_max=200, k_max=10, iters=1500, sigma=float("nan"), lam=float("nan"),
+                          n_min=5, n_max=200, k_max=10, iters=1000, sigma=float("nan"), lam=float("nan"),
                           network=NetworkConfig(x_dim=64, h_dim=96, g_dim=192, hidden=128, depth=4,
                                                 center="mean"))
     elif name == "tiny":   # seconds; used by the tests
@@ -285,7 +285,8 @@ def export(cfg: TrainConfig, net: SetNetwork, run_dir: Path, command: str, model
     card = {
         "name": cfg.name, "kind": cfg.kind, "dim": cfg.dim, "objective": cfg.objective,
         "network": cfg.network.to_dict(), "n_parameters": net.n_parameters(),
-        "training": {k: v for k, v in asdict(cfg).items() if k not in ("network",)},
+        "training": {k: (None if isinstance(v, float) and math.isnan(v) else v)   # strict JSON: no NaN
+                     for k, v in asdict(cfg).items() if k != "network"},
         "training_data": describe_data(cfg),
         "training_seconds": rows[-1]["seconds"] if rows else None,
         "final_validation_nmi": rows[-1].get("val_nmi") if rows else None,

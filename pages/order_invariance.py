@@ -9,7 +9,7 @@ import streamlit as st
 
 from gfncp import invariance as inv
 from gfncp.figures import invariance as figs
-from gfncp.ui.state import current_models, get_dataset, model_input
+from gfncp.ui.state import get_dataset, models_or_stop
 
 CHUNK = 50                 # orders per model call (each call batches its orders)
 N_SHOWN = 3                # random orders shown next to the original one
@@ -46,15 +46,7 @@ st.markdown(
 )
 
 ds = get_dataset()
-try:
-    gfn, ncp = current_models(ds)
-    X = model_input(ds)
-except FileNotFoundError as err:
-    st.error(f"The models for this data set are not available: {err}")
-    st.stop()
-except ValueError as err:
-    st.error(f"This data set cannot be fed to the models: {err}")
-    st.stop()
+gfn, ncp, X = models_or_stop(ds)
 
 N = len(X)
 if N < 2:

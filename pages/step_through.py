@@ -9,7 +9,7 @@ import streamlit as st
 
 from gfncp import trace_export as tx
 from gfncp.figures import step_through as stf
-from gfncp.ui.state import current_models, get_dataset, model_input
+from gfncp.ui.state import get_dataset, models_or_stop
 
 SPEEDS = [1, 2, 4, 8, 15]           # steps per second
 
@@ -95,15 +95,7 @@ st.markdown(
 )
 
 ds = get_dataset()
-try:
-    gfn, ncp = current_models(ds)
-    X = model_input(ds)
-except FileNotFoundError as err:
-    st.error(f"{err} Train the models (`python -m gfncp.train`) or point GFNCP_MODELS_DIR at them.")
-    st.stop()
-except (ValueError, RuntimeError) as err:
-    st.error(f"The models cannot be used on this data set: {err}")
-    st.stop()
+gfn, ncp, X = models_or_stop(ds)
 
 N = ds.n
 client_side = N <= stf.CLIENT_FRAMES_MAX_N

@@ -12,7 +12,7 @@ import streamlit as st
 from gfncp import posterior as post
 from gfncp import references as refs
 from gfncp.figures import uncertainty as figs
-from gfncp.ui.state import current_models, current_pair, get_dataset, model_input, projection
+from gfncp.ui.state import current_pair, get_dataset, models_or_stop, projection
 
 PLOT_CONFIG = {"displaylogo": False}
 HEATMAP_MAX = 600          # larger sets: the heatmaps show an evenly spaced subset of points
@@ -92,16 +92,8 @@ st.markdown(
 )
 
 ds = get_dataset()
-try:
-    gfn, ncp = current_models(ds)
-    X_in = model_input(ds)
-    pair = current_pair(ds)
-except FileNotFoundError as err:
-    st.error(f"The models for this data set are not available: {err}")
-    st.stop()
-except ValueError as err:
-    st.error(f"This data set cannot be fed to the models: {err}")
-    st.stop()
+gfn, ncp, X_in = models_or_stop(ds)
+pair = current_pair(ds)
 
 N = ds.n
 if N < 2:

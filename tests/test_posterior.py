@@ -202,6 +202,7 @@ def test_model_partition_distribution_sums_to_one(dev_models_dir, name):
     assert np.all(np.diff(dist.log_probs) <= 0)
     # agrees with the model's own log q of every labelling (one teacher-forced pass each)
     brute = {row.tobytes(): model.log_prob(X, row) for row in all_partitions(6)}
-    np.testing.assert_allclose(dist.log_probs, [brute[row.tobytes()] for row in dist.labels], atol=1e-4)
+    # float32: two summation orders of logits of size ~10 agree to ~1e-4 relative
+    np.testing.assert_allclose(dist.log_probs, [brute[row.tobytes()] for row in dist.labels], atol=2e-3)
     with pytest.raises(ValueError):
         post.model_partition_distribution(model, np.zeros((10, model.dim)))

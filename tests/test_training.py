@@ -9,7 +9,7 @@ import torch
 import gfncp
 from gfncp import evaluate, registry, routing
 from gfncp.network import NetworkConfig, SetNetwork
-from gfncp.train import TrainConfig, export, preset, read_log, train
+from gfncp.train import export, preset, read_log, train
 
 SHIPPED = [name for pair in routing.PAIRS for name in routing.pair_names(pair)]
 
@@ -39,14 +39,13 @@ def test_tiny_training_lowers_loss_and_beats_chance(tiny_runs, kind):
 
 def test_training_resumes_from_checkpoint(tmp_path):
     cfg = replace(preset("tiny", "ncp"), iters=20, eval_every=10)
-    a = train(cfg, tmp_path / "a", progress=False)
-    # stop half-way, then resume: same weights as the uninterrupted run
+    # stop half-way (a run configured for 10 iterations), then resume to 20
     train(replace(cfg, iters=10), tmp_path / "b", progress=False)
     ckpt = torch.load(tmp_path / "b" / "checkpoint.pt", weights_only=False)
     assert ckpt["iteration"] == 10
     b = train(cfg, tmp_path / "b", progress=False)
-    # the cosine schedule differs for the first 10 iterations (iters=10 vs 20), so compare
-    # a resumed run with one that was interrupted in the same way
+    # the same interruption and resume again: bit-identical weights (data, RNG and optimiser
+    # state all come back from the checkpoint)
     train(replace(cfg, iters=10), tmp_path / "c", progress=False)
     c = train(cfg, tmp_path / "c", progress=False)
     for p, q in zip(b.state_dict().values(), c.state_dict().values()):

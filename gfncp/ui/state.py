@@ -91,6 +91,20 @@ def current_models(ds: Dataset | None = None):
     return load_model(g_name), load_model(n_name)
 
 
+def models_or_stop(ds: Dataset | None = None):
+    """(gfncp, ncp, X in the models' input space) for a page; if the models are missing or
+    the set cannot be fed to them, say so with st.error and stop the page."""
+    try:
+        gfn, ncp = current_models(ds)
+        return gfn, ncp, model_input(ds)
+    except FileNotFoundError as err:
+        st.error(f"{err} Train them with `python -m gfncp.train --preset ... --export`, or point "
+                 "GFNCP_MODELS_DIR at a folder that holds them.")
+    except ValueError as err:
+        st.error(f"This data set cannot be fed to the models: {err}")
+    st.stop()
+
+
 def model_input(ds: Dataset | None = None) -> np.ndarray:
     """The current set mapped into the serving pair's input space (N, model dim)."""
     ds = ds or get_dataset()
