@@ -167,6 +167,29 @@ def distinct(label_sets) -> tuple[np.ndarray, np.ndarray]:
     return unique, counts
 
 
+def pairwise_ari(label_sets) -> np.ndarray:
+    """ARI of every pair of M clusterings (M, N) -> (M, M), same values as `ari`.
+
+    Pair counting in one matrix product: with C_m the N x N co-membership matrix of
+    clustering m, the number of point pairs together in both m and m' is (C_m . C_m' - N) / 2.
+    Memory M * N^2; for large N it falls back to one `ari` call per pair.
+    """
+    z = np.asarray(label_sets)
+    M, N = z.shape
+    if N < 2 or M * N * N > 50_000_000 or N * N >= 2 ** 24:
+        return np.array([[ari(z[i], z[j]) for j in range(M)] for i in range(M)])
+    C = (z[:, :, None] == z[:, None, :]).reshape(M, N * N).astype(np.float32)
+    # integer counts below 2^24 are exact in float32; the ratios below are taken in float64
+    both = ((C @ C.T).astype(np.float64) - N) / 2.0              # pairs together in both
+    together = np.diag(both).copy()                              # pairs together in each
+    pairs = N * (N - 1) / 2.0
+    expected = np.outer(together, together) / pairs
+    maximum = (together[:, None] + together[None, :]) / 2.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = (both - expected) / (maximum - expected)
+    return np.where(np.isclose(maximum, expected), 1.0, out)
+
+
 def agreement_stats(label_sets, truth=None) -> dict:
     """How much R clusterings of the same points agree.
 
@@ -184,10 +207,9 @@ def agreement_stats(label_sets, truth=None) -> dict:
     if pairs == 0:
         mean_ari = math.nan
     else:
-        total = float((counts * (counts - 1) / 2).sum())          # identical pairs: ARI 1
-        for i in range(len(uniq)):
-            for j in range(i + 1, len(uniq)):
-                total += counts[i] * counts[j] * ari(uniq[i], uniq[j])
+        A = pairwise_ari(uniq)                                    # (M, M), diagonal 1
+        w = counts.astype(np.float64)
+        total = float(w @ A @ w - w.sum()) / 2                   # every pair of orders once
         mean_ari = total / pairs
     ks = uniq.max(axis=1) + 1
     out = {

@@ -288,3 +288,12 @@ def test_page_on_a_high_dimensional_set(page_models):
     assert "gfncp-mog16d" in text and "first two principal components" in text
     at.button[0].click().run()
     assert not at.exception and "Shuffle #1" in _texts(at)
+
+
+def test_pairwise_ari_matches_scikit_learn_on_every_pair():
+    from sklearn.metrics import adjusted_rand_score
+
+    rng = np.random.default_rng(0)
+    z = np.stack([rng.integers(0, 4, 30) for _ in range(12)] + [np.zeros(30, int), np.arange(30)])
+    expected = np.array([[adjusted_rand_score(a, b) for b in z] for a in z])
+    np.testing.assert_allclose(inv.pairwise_ari(z), expected, atol=1e-6)
