@@ -78,10 +78,18 @@ def candidate_summaries(net: SetNetwork, h: torch.Tensor, labels: torch.Tensor, 
     n_prev = previous_cluster_count(labels)                     # (B, N)
     existing = torch.arange(K, device=h.device) < n_prev[..., None]  # (B, N, K)
 
-    # One batched g call for the three kinds of cluster summary.
-    g_all = net.g(torch.cat([prefix, prefix + h[:, :, None, :], h[:, :, None, :]], dim=2))
-    g_prefix, g_joined, g_alone = g_all[:, :, :K], g_all[:, :, K:2 * K], g_all[:, :, 2 * K]
-    total = (g_prefix * existing[..., None]).sum(dim=2)         # (B, N, g): sum over existing clusters
+    # One batched g call for the three kinds of cluster summary, on the clusters that exist
+    # at each step only (the others are empty: skipping them roughly halves the g work).
+    rows = prefix[existing]                                     # (M, dh)
+    h_rows = h[:, :, None, :].expand_as(prefix)[existing]
+    M = rows.shape[0]
+    g_all = net.g(torch.cat([rows, rows + h_rows, h.reshape(B * N, -1)], dim=0))
+    g_prefix = g_all.new_zeros(B, N, K, g_all.shape[-1])
+    g_joined = g_all.new_zeros(B, N, K, g_all.shape[-1])
+    g_prefix[existing] = g_all[:M]
+    g_joined[existing] = g_all[M:2 * M]
+    g_alone = g_all[2 * M:].reshape(B, N, -1)
+    total = g_prefix.sum(dim=2)                                 # (B, N, g): sum over existing clusters
 
     join = total[:, :, None] - g_prefix + g_joined              # (B, N, K, g)
     join = torch.cat([join, torch.zeros_like(join[:, :, :1])], dim=2)
