@@ -53,7 +53,14 @@ def main() -> None:
                 page.screenshot(path=str(path), full_page=True)
                 print(f"{name}: {seconds:.2f} s{'  ERRORS: ' + '; '.join(errors) if errors else ''} -> {path}")
                 if a.readme and name == "step_through":
-                    page.screenshot(path=str(ROOT / "assets" / "screenshot.png"), full_page=False)
+                    # a mid-sequence frame: several clusters open, the policy's bars beside them
+                    step = page.get_by_role("button", name="Step").first
+                    for _ in range(24):
+                        step.click()
+                        harness.wait_for_app(page, expect_rerun=True)
+                    figure = page.locator('[data-testid="stPlotlyChart"]').first
+                    figure.scroll_into_view_if_needed()
+                    figure.screenshot(path=str(ROOT / "assets" / "screenshot.png"))
             browser.close()
     finally:
         harness._stop(proc)
