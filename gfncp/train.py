@@ -190,14 +190,14 @@ def train(cfg: TrainConfig, run_dir: Path, progress: bool = True) -> SetNetwork:
     torch.manual_seed(cfg.seed)          # weight init only; data use the explicit rng below
     net = SetNetwork(cfg.network)
     if cfg.init_from:
-        net.load_state_dict(torch.load(cfg.init_from, weights_only=False)["model"])
+        net.load_state_dict(torch.load(cfg.init_from, weights_only=True)["model"])
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     rng = np.random.default_rng(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
     start_it, elapsed = 0, 0.0
     ckpt_path = run_dir / "checkpoint.pt"
     if ckpt_path.exists():
-        ckpt = torch.load(ckpt_path, weights_only=False)  # our own run directory, not user input
+        ckpt = torch.load(ckpt_path, weights_only=True)
         net.load_state_dict(ckpt["model"])
         opt.load_state_dict(ckpt["optimizer"])
         rng.bit_generator.state = ckpt["rng"]

@@ -186,6 +186,8 @@ def test_upload_without_scaling_and_with_column_choice(app):
 
 
 def _pickled_npy() -> bytes:
+    """A .npy holding pickled Python objects: written here so that the app can be shown to
+    refuse it (read_points never unpickles)."""
     buf = io.BytesIO()
     np.save(buf, np.array([[1, "a"], [2, object()]], dtype=object), allow_pickle=True)
     return buf.getvalue()

@@ -41,7 +41,7 @@ def test_training_resumes_from_checkpoint(tmp_path):
     cfg = replace(preset("tiny", "ncp"), iters=20, eval_every=10)
     # stop half-way (a run configured for 10 iterations), then resume to 20
     train(replace(cfg, iters=10), tmp_path / "b", progress=False)
-    ckpt = torch.load(tmp_path / "b" / "checkpoint.pt", weights_only=False)
+    ckpt = torch.load(tmp_path / "b" / "checkpoint.pt", weights_only=True)
     assert ckpt["iteration"] == 10
     b = train(cfg, tmp_path / "b", progress=False)
     # the same interruption and resume again: bit-identical weights (data, RNG and optimiser
