@@ -57,9 +57,10 @@ def naive_log_q(net: SetNetwork, X: torch.Tensor, labels: torch.Tensor) -> torch
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m gfncp.bench")
     p.add_argument("--model", default="gfncp-mog2d")
+    p.add_argument("--untrained", action="store_true", help="an untrained network of the shipped mog2d size")
     a = p.parse_args(argv)
     torch.set_num_threads(1)
-    if a.model in list_pretrained():
+    if a.model in list_pretrained() and not a.untrained:
         net, _ = load_network(a.model)
         source = a.model
     else:
