@@ -103,7 +103,9 @@ class Clusterer:
         return f"Clusterer(name={self.name!r}, kind={self.kind!r}, dim={self.dim})"
 
     # -- input handling ------------------------------------------------------------------
-    def _points(self, X) -> torch.Tensor:
+    def points_tensor(self, X) -> torch.Tensor:
+        """Validate a set (N, dim) as the model's input and return it as a float32 tensor;
+        errors read like scikit-learn's."""
         X = np.asarray(X, dtype=np.float64)
         if X.ndim == 1:
             raise ValueError("Expected 2D array, got 1D array instead. Reshape your data with "
@@ -138,21 +140,21 @@ class Clusterer:
     # -- inference -----------------------------------------------------------------------
     def greedy(self, X, order=None) -> np.ndarray:
         """Most probable option at every step. -> (N,) canonical labels."""
-        Xt = self._points(X)
+        Xt = self.points_tensor(X)
         order = self._order(order, len(Xt))
         res = run_policy(self.net, Xt[order], Greedy())
         return self._to_rows(res.labels[0].numpy(), order)
 
     def greedy_orders(self, X, orders) -> tuple[np.ndarray, np.ndarray]:
         """Greedy decoding under R orders at once. orders (R, N) -> labels (R, N), log q (R,)."""
-        Xt = self._points(X)
+        Xt = self.points_tensor(X)
         orders = np.stack([self._order(o, len(Xt)) for o in orders])
         res = run_policy(self.net, Xt[orders], Greedy(len(orders)))
         step_labels = res.labels.numpy()
         return np.stack([self._to_rows(l, o) for l, o in zip(step_labels, orders)]), res.log_q.numpy().astype(np.float64)
 
     def beam(self, X, width: int = 5, order=None) -> np.ndarray:
-        Xt = self._points(X)
+        Xt = self.points_tensor(X)
         order = self._order(order, len(Xt))
         res = run_policy(self.net, Xt[order], Beam(width))
         return self._to_rows(res.labels[0].numpy(), order)
@@ -161,44 +163,43 @@ class Clusterer:
         """Ancestral samples from q(c | X). -> Samples(labels (S, N), log_prob (S,))."""
         if n_samples < 1:
             raise ValueError(f"n_samples must be >= 1, got {n_samples}.")
-        Xt = self._points(X)
+        Xt = self.points_tensor(X)
         order = self._order(order, len(Xt))
         gen = torch.Generator().manual_seed(int(seed))
         res = run_policy(self.net, Xt[order], Sample(n_samples, gen))
         return Samples(self._to_rows(res.labels.numpy(), order), res.log_q.numpy().astype(np.float64))
 
     @torch.inference_mode()
-    def log_prob_orders(self, X, labels, orders) -> np.ndarray:
-        """log q(labels | X) with the points fed in each of R orders. orders (R, N) -> (R,)."""
-        Xt = self._points(X)
+    def _teacher_forced_orders(self, X, labels, orders):
+        """One teacher-forced pass of `labels` with the points fed in each of R orders (R, N)."""
+        Xt = self.points_tensor(X)
         labels = np.asarray(labels)
         if labels.shape != (len(Xt),):
             raise ValueError(f"labels must have shape ({len(Xt)},), got {labels.shape}.")
         orders = np.stack([self._order(o, len(Xt)) for o in orders])
-        step_labels = torch.as_tensor(canonical_labels(labels[orders]))
-        return teacher_forced(self.net, Xt[orders], step_labels).log_q.numpy().astype(np.float64)
+        return teacher_forced(self.net, Xt[orders], torch.as_tensor(canonical_labels(labels[orders])))
+
+    def log_prob_orders(self, X, labels, orders) -> np.ndarray:
+        """log q(labels | X) with the points fed in each of R orders. orders (R, N) -> (R,)."""
+        return self._teacher_forced_orders(X, labels, orders).log_q.numpy().astype(np.float64)
 
     def log_prob(self, X, labels, order=None) -> float:
         """log q(labels | X), points taken in X's row order (or in `order`)."""
         n = len(np.asarray(X))
         return float(self.log_prob_orders(X, labels, [self._order(order, n)])[0])
 
-    @torch.inference_mode()
     def flow_terms(self, X, labels, orders) -> dict:
         """log q, log R(c|x) and log F(root) under R orders (GFNCP's flow-consistency check).
 
         For a flow-consistent GFNCP, log q = log R - log F(root) in every order.
         """
-        Xt = self._points(X)
-        orders = np.stack([self._order(o, len(Xt)) for o in orders])
-        step_labels = torch.as_tensor(canonical_labels(np.asarray(labels)[orders]))
-        tf = teacher_forced(self.net, Xt[orders], step_labels)
+        tf = self._teacher_forced_orders(X, labels, orders)
         return {"log_q": tf.log_q.numpy().astype(np.float64), "log_reward": tf.log_reward.numpy().astype(np.float64),
                 "log_root": tf.log_root.numpy().astype(np.float64)}
 
     def trace(self, X, seed: int = 0, mode: str = "greedy", order=None) -> Trace:
         """Record one sequential pass (greedy, or sampled with `seed`) for the animation."""
-        Xt = self._points(X)
+        Xt = self.points_tensor(X)
         order = self._order(order, len(Xt))
         if mode == "greedy":
             selector = Greedy()

@@ -27,9 +27,8 @@ import torch
 
 from . import data, references, routing
 from .metrics import ari, nmi, total_variation
-from .partitions import all_partitions
+from .posterior import model_partition_distribution
 from .registry import list_pretrained, load_pretrained
-from .teacher import teacher_forced
 
 RESULTS_DIR = Path(__file__).resolve().parent.parent / "assets" / "results"
 
@@ -131,24 +130,13 @@ def invariance(pair: str, models: dict, suite: Suite, progress=None) -> dict:
     return out
 
 
-def partition_log_q(model, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """log q of every partition of a small set (one batched teacher-forced call)."""
-    parts = all_partitions(len(X))
-    Xt = torch.as_tensor(model._points(X))
-    with torch.inference_mode():
-        lq = teacher_forced(model.net, Xt[None].expand(len(parts), *Xt.shape), torch.as_tensor(parts)).log_q
-    return parts, lq.numpy().astype(np.float64)
-
-
 def calibration(pair: str, models: dict, suite: Suite, progress=None) -> dict:
     sets = make_sets(pair, suite.cal_sets, suite.cal_points, suite.seed + 3)
     tvs = {kind: [] for kind in models}
     for i, (X, _) in enumerate(sets):
         exact = references.exact_posterior(X).as_dict()
         for kind, model in models.items():
-            parts, lq = partition_log_q(model, X)
-            q = {np.ascontiguousarray(p, dtype=np.int64).tobytes(): float(np.exp(v)) for p, v in zip(parts, lq)}
-            tvs[kind].append(total_variation(exact, q))
+            tvs[kind].append(total_variation(exact, model_partition_distribution(model, X).as_dict()))
         if progress:
             progress(f"calibration {pair}", i + 1, len(sets))
     return {kind: summarise(v) for kind, v in tvs.items()}

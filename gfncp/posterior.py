@@ -328,7 +328,7 @@ def model_partition_distribution(model, X, batch_size: int = 1024) -> PartitionD
 
     from .teacher import teacher_forced
 
-    Xt = model._points(X)
+    Xt = model.points_tensor(X)
     N = len(Xt)
     if N > MAX_EXACT_N:
         raise ValueError(f"model_partition_distribution enumerates all partitions; N <= {MAX_EXACT_N}, got {N}")

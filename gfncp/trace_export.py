@@ -39,7 +39,7 @@ def forced_trace(model, X, trace: Trace) -> Trace:
     The result has the same order and choices as `trace`, so its options line up with
     `trace`'s option for option; probabilities, log-flows, flow-in and log q are `model`'s.
     """
-    Xt = model._points(X)
+    Xt = model.points_tensor(X)
     order = np.asarray(trace.order, dtype=np.int64)
     labels = torch.as_tensor(np.asarray(trace.choice, dtype=np.int64))[None]
     res = run_policy(model.net, Xt[order], Forced(labels), record=True)
