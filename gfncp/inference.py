@@ -112,12 +112,16 @@ def run_policy(net: SetNetwork, X: torch.Tensor, selector: Selector, record: boo
     the loop keeps A_k = W_G g(H_k) per cluster and their sum instead of g-space vectors:
     an option's first-layer input is sum_j A_j - A_k + W_G g(H_k + h_n) (join k) or
     sum_j A_j + W_G g(h_n) (new), plus the unassigned part W_U U_n + b shared by all options.
+    Cluster sums are kept as Z_k = g_pre(H_k), so a joined cluster's term is
+    net.cluster_term(Z_k + g_pre(h_n)) (SetNetwork.cluster_term).
     """
     if X.dim() == 2:
         X = X[None]
     h, q = net.encode(X)                                    # (C0, N, dh)
+    fold = net.fold_cluster_head()
+    z_pts = net.g_pre(h)                                    # (C0, N, hidden): additive cluster sums
     C0, N, dh = h.shape
-    a_alone = net.head_g(net.g(h))                          # (C0, N, w): first-layer term of a lone point
+    a_alone = net.cluster_term(z_pts, fold)                     # (C0, N, w): first-layer term of a lone point
     unassigned = q.sum(dim=1, keepdim=True) - q.cumsum(dim=1)
     u_term = net.head_u(unassigned)                         # (C0, N, w), points > n
     w = a_alone.shape[-1]
@@ -127,9 +131,9 @@ def run_policy(net: SetNetwork, X: torch.Tensor, selector: Selector, record: boo
         return t.expand(C, *t.shape[1:]) if t.shape[0] == 1 else t[idx]
 
     chain = torch.arange(C)
-    H = torch.zeros(C, N, dh)                               # running cluster sums
+    H = torch.zeros(C, N, z_pts.shape[-1])                      # running cluster sums, as g_pre(H_k)
     A = torch.zeros(C, N, w)                                # W_G g(H_k), cached per cluster
-    H[:, 0] = per_chain(h[:, 0], chain)
+    H[:, 0] = per_chain(z_pts[:, 0], chain)
     A[:, 0] = per_chain(a_alone[:, 0], chain)
     total = A[:, 0].clone()                                 # sum_k A_k
     K = torch.ones(C, dtype=torch.long)
@@ -139,35 +143,54 @@ def run_policy(net: SetNetwork, X: torch.Tensor, selector: Selector, record: boo
     log_root = net.head_rest(net.head_u(q.sum(dim=1)))      # G = 0 at the root
     steps: list[StepRecord] = []
 
+    # Chains in the same state (same order, same choices so far: common when sampling a sharp
+    # policy) share one set of network rows. state[c] numbers the distinct states.
+    state = origin.clone() if C0 > 1 else torch.zeros(C, dtype=torch.long)
     for n in range(1, N):
-        k_max = int(K.max())
-        h_n = per_chain(h[:, n], origin)                    # (C, dh)
-        a_joined = net.head_g(net.g(H[:, :k_max] + h_n[:, None]))   # (C, k_max, w)
-        a_new = per_chain(a_alone[:, n], origin)            # (C, w)
-        z = torch.cat([total[:, None] - A[:, :k_max] + a_joined, torch.zeros(C, 1, w)], dim=1)
-        opens = torch.arange(k_max + 1) == K[:, None]       # (C, k_max+1)
-        z = torch.where(opens[..., None], (total + a_new)[:, None], z)
-        log_flows = net.head_rest(z + per_chain(u_term[:, n], origin)[:, None])
-        log_flows = log_flows.masked_fill(torch.arange(k_max + 1) > K[:, None], float("-inf"))
+        uniq, state = torch.unique(state, return_inverse=True)
+        U = uniq.shape[0]
+        if U == C:                                          # all distinct: state u is chain u
+            state, rep = chain, chain
+        else:                                               # rep: the first chain in each state
+            rep = torch.full((U,), C, dtype=torch.long).scatter_reduce(0, state, chain, "amin")
+        K_r = K[rep]
+        k_max = int(K_r.max())
+        z_n = per_chain(z_pts[:, n], origin)                # (C, hidden)
+        a_new = per_chain(a_alone[:, n], origin)[rep]       # (U, w)
+        base = (total + per_chain(u_term[:, n], origin))[rep]      # (U, w): shared by every option
+        # Only the clusters each state has (states differ in K): R = sum K rows, state-major.
+        si, ki = (torch.arange(k_max) < K_r[:, None]).nonzero(as_tuple=True)
+        ci = rep[si]
+        a_joined = net.cluster_term(H[ci, ki] + z_n[ci], fold)          # (R, w)
+        flows = net.head_rest(torch.cat([base[si] - A[ci, ki] + a_joined, base + a_new]))
+        R = si.shape[0]
+        log_flows = torch.full((U, k_max + 1), float("-inf"))
+        log_flows[si, ki] = flows[:R]
+        log_flows[torch.arange(U), K_r] = flows[R:]
         log_probs = torch.log_softmax(log_flows, dim=-1)
+        if U < C:
+            log_flows, log_probs = log_flows[state], log_probs[state]
 
         parent, choice, log_q = selector.select(n, log_probs, log_q)
         if record:
             k0 = int(K[parent[0]]) + 1
             steps.append(StepRecord(log_flows[parent[0], :k0].numpy().copy(),
                                     log_probs[parent[0], :k0].exp().numpy().copy(), int(choice[0])))
+        # The updated cluster's term was already computed: a_joined (join) or a_new (open).
+        s_parent = state[parent]
+        opened = choice == K[parent]
+        row = ((K_r.cumsum(0) - K_r)[s_parent] + choice).clamp(max=R - 1)
+        a_updated = torch.where(opened[:, None], a_new[s_parent], a_joined[row])
+        state = s_parent * (k_max + 1) + choice
         # Re-index the chains' state by parent (beam search reorders and resizes).
         if parent.shape[0] != C or not torch.equal(parent, chain):
             H, A, total, K, labels, origin = H[parent], A[parent], total[parent], K[parent], labels[parent], origin[parent]
-            a_joined, a_new, h_n = a_joined[parent], a_new[parent], h_n[parent]
+            z_n = z_n[parent]
             C = parent.shape[0]
             chain = torch.arange(C)
-        # The updated cluster's term was already computed: a_joined (join) or a_new (open).
-        opened = choice == K
-        a_updated = torch.where(opened[:, None], a_new, a_joined[chain, choice.clamp(max=k_max - 1)])
         total = total - A[chain, choice] + a_updated
         A[chain, choice] = a_updated
-        H[chain, choice] += h_n
+        H[chain, choice] += z_n
         K = K + opened.long()
         labels[:, n] = choice
 

@@ -33,6 +33,10 @@ class NetworkConfig:
     center: str = "median"    # per-set centring of the input: "median", "mean" or "none"
     input_scale: float = 1.0  # inputs are divided by this after centring
 
+    def __post_init__(self):
+        if self.depth < 2:
+            raise ValueError(f"depth must be at least 2 (an input and an output layer per MLP); got {self.depth}")
+
     def to_dict(self) -> dict:
         return asdict(self)
 
@@ -132,6 +136,27 @@ class SetNetwork(nn.Module):
         if self.config.skip_head:
             out = out + z[..., hidden]
         return out
+
+    # -- a cluster's term, computed in the cheapest space ----------------------------------------
+    # g's first layer is linear, so a cluster sum can be carried as z = W_1 H (no bias): joining
+    # point n adds W_1 h_n. g's last layer is linear too, and so is head_g, so the two fold into
+    # one (hidden -> head width) matrix. A cluster's first-layer head term W_G g(H) then costs the
+    # middle layers of g plus one small matmul instead of all of g plus a (g_dim -> hidden) one.
+    def g_pre(self, h: torch.Tensor) -> torch.Tensor:
+        """Linear part of g's first layer: (..., h_dim) -> (..., hidden). Additive over points."""
+        return h @ self.g[0].weight.T
+
+    def fold_cluster_head(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(W, b) with W_G g(H) = rest_of_g(z) @ W.T + b. Compute once per pass and reuse."""
+        W_G = self._first_weights()[0]                       # (hidden [+1], g_dim)
+        last: nn.Linear = self.g[-1]
+        return W_G @ last.weight, W_G @ last.bias
+
+    def cluster_term(self, z: torch.Tensor, fold: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+        """head_g(g(H)) from z = g_pre(H). (..., hidden) -> (..., hidden [+1 skip])."""
+        W, b = fold if fold is not None else self.fold_cluster_head()
+        a = self.g[1:-1](z + self.g[0].bias)                 # g's penultimate activation
+        return a @ W.T + b
 
     def head(self, G: torch.Tensor, U: torch.Tensor) -> torch.Tensor:
         """Log-flow (GFNCP: -E) or logit (NCP) of a state. G (..., g_dim), U (..., h_dim),

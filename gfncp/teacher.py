@@ -2,7 +2,7 @@
 
 Given a batch of sets and their (canonical) labels, compute for every step n the log-flow
 (GFNCP: -E; NCP: logit) of every option k = 0..K_n, in two large batched network calls
-instead of N sequential steps. Cluster sums before step n are exclusive prefix sums of the
+(cluster terms, then the head) instead of N sequential steps. Cluster sums before step n are exclusive prefix sums of the
 one-hot labels times h; the unassigned sum is a suffix sum of q.
 
 Everything here is row-local, so rows may differ in label pattern, order and (with a point
@@ -64,38 +64,84 @@ def previous_cluster_count(labels: torch.Tensor) -> torch.Tensor:
     return torch.cat([torch.zeros_like(labels[:, :1]), running_max[:, :-1] + 1], dim=1)
 
 
-def candidate_summaries(net: SetNetwork, h: torch.Tensor, labels: torch.Tensor, point_mask: torch.Tensor):
-    """G for every step and option. h (B, N, dh), labels (B, N) -> G (B, N, K+1, g), K_n (B, N).
+def running_cluster_sums(z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """S[b, m] = sum of z[b, i] over the points i <= m with labels[b, i] == labels[b, m].
 
-    G[b, n, k] = sum over the clusters of the partial clustering "points < n as labelled,
-    point n in cluster k" of g(cluster sum of h); k = K_n opens a new cluster.
+    z (B, N, D), labels (B, N) -> (B, N, D). A cumulative sum over the points sorted by
+    (cluster, position), restarted at every cluster (in float64: the restart subtracts the
+    running total of the clusters before it). O(B N D) memory, unlike one prefix per cluster.
+    """
+    B, N, D = z.shape
+    steps = torch.arange(N, device=z.device)
+    order = (labels * N + steps).argsort(dim=1)                 # by cluster, then by position
+    z_sorted = z.gather(1, order[..., None].expand(B, N, D)).double()
+    running = z_sorted.cumsum(dim=1)
+    lab_sorted = labels.gather(1, order)
+    starts = torch.ones_like(lab_sorted, dtype=torch.bool)
+    starts[:, 1:] = lab_sorted[:, 1:] != lab_sorted[:, :-1]
+    first = torch.where(starts, steps, 0).cummax(dim=1).values[..., None].expand(B, N, D)
+    within = running - (running.gather(1, first) - z_sorted.gather(1, first))
+    return torch.empty_like(z).scatter(1, order[..., None].expand(B, N, D), within.to(z.dtype))
+
+
+def option_log_flows(net: SetNetwork, h: torch.Tensor, u_term: torch.Tensor, labels: torch.Tensor,
+                     point_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Log-flow of every valid option at every step, (B, N, K+1) with -inf elsewhere, and K_n (B, N).
+
+    h (B, N, dh) point encodings; u_term (B, N, w) = net.head_u(unassigned sum after n);
+    labels (B, N) canonical. The options at step n: join each cluster k < K_n of the points
+    before n, or open cluster K_n. A padded point (point_mask False) gets one dummy option, 0.
+
+    Everything is computed on the M = sum_n K_n (step, existing cluster) pairs and the B N
+    steps, never on a (B, N, K, width) grid:
+    - one batched g call on "cluster k after point n joined it" (M rows) and "point n alone"
+      (B N rows), with cluster sums carried as g_pre sums and g's last layer folded into the
+      head (SetNetwork.cluster_term);
+    - a cluster's term before step n is the term it got when its latest point m < n joined
+      it, so it is gathered, not recomputed; sum_k A_k over the clusters is a cumulative sum of
+      the per-step changes.
     """
     B, N, _ = h.shape
     K = int(labels.max()) + 1
-    one_hot = torch.nn.functional.one_hot(labels, K).to(h.dtype) * point_mask[..., None].to(h.dtype)
-    contrib = one_hot[..., None] * h[:, :, None, :]             # (B, N, K, dh)
-    prefix = contrib.cumsum(dim=1) - contrib                    # exclusive: points < n
+    steps = torch.arange(N, device=h.device)
+    clusters = torch.arange(K, device=h.device)
+    fold = net.fold_cluster_head()
+    z = net.g_pre(h)                                            # (B, N, hidden)
     n_prev = previous_cluster_count(labels)                     # (B, N)
-    existing = torch.arange(K, device=h.device) < n_prev[..., None]  # (B, N, K)
+    member = (labels[..., None] == clusters) & point_mask[..., None]          # (B, N, K)
+    existing = (clusters < n_prev[..., None]) & point_mask[..., None]         # (B, N, K)
+    latest = torch.where(member, steps[:, None], -1).cummax(dim=1).values     # latest m <= n in k
+    latest = torch.cat([latest.new_full((B, 1, K), -1), latest[:, :-1]], dim=1)  # m < n
+    b_i, n_i, k_i = existing.nonzero(as_tuple=True)             # the M (step, cluster) pairs
+    m_i = latest[b_i, n_i, k_i]                                 # >= 0: the cluster is not empty
+    M = b_i.shape[0]
 
-    # One batched g call for the three kinds of cluster summary, on the clusters that exist
-    # at each step only (the others are empty: skipping them roughly halves the g work).
-    rows = prefix[existing]                                     # (M, dh)
-    h_rows = h[:, :, None, :].expand_as(prefix)[existing]
-    M = rows.shape[0]
-    g_all = net.g(torch.cat([rows, rows + h_rows, h.reshape(B * N, -1)], dim=0))
-    g_prefix = g_all.new_zeros(B, N, K, g_all.shape[-1])
-    g_joined = g_all.new_zeros(B, N, K, g_all.shape[-1])
-    g_prefix[existing] = g_all[:M]
-    g_joined[existing] = g_all[M:2 * M]
-    g_alone = g_all[2 * M:].reshape(B, N, -1)
-    total = g_prefix.sum(dim=2)                                 # (B, N, g): sum over existing clusters
+    # One g call: cluster k_i (sum up to and including m_i) joined by point n_i; points alone.
+    joined_in = running_cluster_sums(z, labels)[b_i, m_i] + z[b_i, n_i]
+    terms = net.cluster_term(torch.cat([joined_in, z.reshape(B * N, -1)], dim=0), fold)
+    t_joined, t_alone = terms[:M], terms[M:].reshape(B, N, -1)
 
-    join = total[:, :, None] - g_prefix + g_joined              # (B, N, K, g)
-    join = torch.cat([join, torch.zeros_like(join[:, :, :1])], dim=2)
-    opens = (torch.arange(K + 1, device=h.device) == n_prev[..., None])[..., None]
-    G = torch.where(opens, (total + g_alone)[:, :, None], join)
-    return G, n_prev
+    # The term of point m's cluster right after m went in, and that cluster's term before.
+    row_id = torch.full((B, N, K), -1, dtype=torch.long, device=h.device)
+    row_id[b_i, n_i, k_i] = torch.arange(M, device=h.device)
+    chosen = row_id.gather(2, labels[..., None]).squeeze(-1)   # (B, N), -1 when m opened
+    opened = (chosen < 0)[..., None]
+    t_after = torch.where(opened, t_alone, t_joined[chosen.clamp(min=0)])    # (B, N, w)
+    t_before = t_after[b_i, m_i]                                # (M, w): cluster k_i before n_i
+    t_before_chosen = t_before[chosen.clamp(min=0)] if M else torch.zeros_like(t_after)   # M = 0 iff N = 1
+    t_before_chosen = torch.where(opened, 0.0, t_before_chosen)
+    delta = ((t_after - t_before_chosen) * point_mask[..., None].to(t_after.dtype)).double()
+    total = (delta.cumsum(dim=1) - delta).to(t_after.dtype)    # (B, N, w): sum_k A_k before n
+
+    join_rows = total[b_i, n_i] - t_before + t_joined + u_term[b_i, n_i]
+    open_rows = (total + t_alone + u_term).reshape(B * N, -1)
+    flows = net.head_rest(torch.cat([join_rows, open_rows], dim=0))
+    open_col = torch.where(point_mask, n_prev, 0)
+    b_all = torch.arange(B, device=h.device)[:, None].expand(B, N).reshape(-1)
+    log_flows = h.new_full((B, N, K + 1), float("-inf")).index_put(
+        (torch.cat([b_i, b_all]), torch.cat([n_i, steps.repeat(B)]), torch.cat([k_i, open_col.reshape(-1)])),
+        flows)
+    return log_flows, n_prev
 
 
 def teacher_forced(net: SetNetwork, X: torch.Tensor, labels: torch.Tensor,
@@ -110,20 +156,12 @@ def teacher_forced(net: SetNetwork, X: torch.Tensor, labels: torch.Tensor,
         point_mask = torch.ones(B, N, dtype=torch.bool, device=X.device)
     labels = torch.where(point_mask, labels, torch.zeros_like(labels))
     h, q = net.encode(X, point_mask)
-    G, n_prev = candidate_summaries(net, h, labels, point_mask)
-
     q_total = q.sum(dim=1)                                       # (B, dh)
     unassigned = q_total[:, None] - q.cumsum(dim=1)              # points > n, (B, N, dh)
-    log_flows = net.head(G, unassigned[:, :, None, :])     # (B, N, K+1)
-
-    cols = torch.arange(G.shape[2], device=X.device)
-    valid = cols <= n_prev[..., None]
-    # Padded rows keep one dummy option so their softmax stays finite; step_mask drops them.
-    valid = torch.where(point_mask[..., None], valid, cols == 0)
-    log_flows = log_flows.masked_fill(~valid, float("-inf"))
+    log_flows, _ = option_log_flows(net, h, net.head_u(unassigned), labels, point_mask)
     log_probs = torch.log_softmax(log_flows, dim=-1)
 
-    log_root = net.head(torch.zeros(B, net.config.g_dim, dtype=X.dtype, device=X.device), q_total)
+    log_root = net.head_rest(net.head_u(q_total))                # G = 0 at the root
     step_mask = point_mask.clone()
     step_mask[:, 0] = False
     last = point_mask.sum(dim=1) - 1
