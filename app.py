@@ -9,6 +9,7 @@ import streamlit as st
 import torch
 
 from gfncp.ui.sidebar import render_sidebar
+from gfncp.ui.warm_up import start_warm_up
 
 st.set_page_config(page_title="GFNCP Explorer", layout="wide", page_icon=":material/account_tree:")
 
@@ -30,5 +31,11 @@ pages = [
     for path, title, icon, url in PAGES
 ]
 current = st.navigation(pages)
+import os, sys, time as _t
+_t0 = _t.perf_counter()
 render_sidebar()
-current.run()
+try:
+    current.run()
+finally:
+    if os.environ.get('GFNCP_TIMING'): print(f'[server] {current.url_path}: {_t.perf_counter() - _t0:.2f} s', file=sys.stderr, flush=True)
+start_warm_up()      # after the first page is on screen: imports the later pages need

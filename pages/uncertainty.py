@@ -346,9 +346,9 @@ else:
             "matrix is shown beside GFNCP's, in the same point order."
         )
         g1, g2, g3, _ = st.columns([1, 1, 1, 2], vertical_alignment="bottom")
-        sweeps = int(g1.number_input("Gibbs sweeps", min_value=20, max_value=2000, value=200, step=20,
+        sweeps = int(g1.number_input("Gibbs sweeps", min_value=20, max_value=2000, value=100, step=20,
                                      key="unc_sweeps"))
-        burn = int(g2.number_input("Burn-in sweeps", min_value=0, max_value=1000, value=50, step=10, key="unc_burn"))
+        burn = int(g2.number_input("Burn-in sweeps", min_value=0, max_value=1000, value=20, step=10, key="unc_burn"))
         burn = min(burn, sweeps - 1)
         gibbs_key = (ds.key, sweeps, burn, seed)
         run_now = N <= GIBBS_AUTO_N or st.session_state.get("unc_gibbs_done") == gibbs_key

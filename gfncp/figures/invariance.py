@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
-from .palette import cluster_color
+from .small_multiples import DIFF_COLOR, small_multiples
 
 MODEL_COLORS = {"GFNCP": "#1f77b4", "NCP": "#ff7f0e"}
-DIFF_COLOR = "#d62728"
 
 
 def spread_figure(log_q_by_model: dict, height: int = 380) -> go.Figure:
@@ -51,46 +49,5 @@ def clusterings_figure(P, panels: list, n_cols: int, axis_titles=("", ""),
     that equal clusters carry equal ids across panels), "title" (str) and optional "differs"
     (N,) bool (ringed in red). Two traces per panel: the points, and the red rings (possibly
     empty). The first non-empty ring trace is in the legend (no legend when nothing differs)."""
-    P = np.asarray(P, dtype=float)
-    n_rows = int(np.ceil(len(panels) / n_cols))
-    fig = make_subplots(rows=n_rows, cols=n_cols, subplot_titles=[p["title"] for p in panels],
-                        horizontal_spacing=0.03, vertical_spacing=0.12 if n_rows > 1 else 0.05)
-    idx = np.arange(len(P))
-    rings = [np.asarray(p.get("differs", np.zeros(len(P), bool)), dtype=bool) for p in panels]
-    first_ring = next((i for i, d in enumerate(rings) if d.any()), -1)   # legend only when rings exist
-    for i, panel in enumerate(panels):
-        row, col = i // n_cols + 1, i % n_cols + 1
-        labels = np.asarray(panel["labels"])
-        differs = rings[i]
-        fig.add_trace(go.Scatter(
-            x=P[:, 0], y=P[:, 1], mode="markers", showlegend=False,
-            marker=dict(size=6, color=[cluster_color(k) for k in labels], line=dict(width=0.4, color="white")),
-            customdata=np.column_stack([idx, labels]),
-            hovertemplate="point %{customdata[0]}<br>cluster %{customdata[1]}<extra></extra>",
-        ), row=row, col=col)
-        fig.add_trace(go.Scatter(
-            x=P[differs, 0], y=P[differs, 1], mode="markers", name=diff_label,
-            showlegend=bool(i == first_ring), legendgroup="differs",
-            marker=dict(size=13, color="rgba(0,0,0,0)", line=dict(width=2, color=DIFF_COLOR)),
-            hoverinfo="skip",
-        ), row=row, col=col)
-    fig.update_xaxes(showticklabels=False, zeroline=False, showgrid=False, mirror=True, showline=True,
-                     linecolor="#dddddd")
-    fig.update_yaxes(showticklabels=False, zeroline=False, showgrid=False, mirror=True, showline=True,
-                     linecolor="#dddddd")
-    for i in range(len(panels)):                 # equal units on both axes: round clusters look round
-        sx = "" if i == 0 else str(i + 1)
-        fig.layout[f"yaxis{sx}"].update(scaleanchor=f"x{sx}", scaleratio=1, constrain="domain")
-        fig.layout[f"xaxis{sx}"].update(constrain="domain")
-    for r in range(1, n_rows + 1):
-        fig.update_yaxes(title_text=axis_titles[1], row=r, col=1)
-    for c in range(1, n_cols + 1):
-        fig.update_xaxes(title_text=axis_titles[0], row=n_rows, col=c)
-    fig.update_annotations(font=dict(size=13, color="#31333f"), yshift=6)
-    top = 70 if first_ring >= 0 else 40          # room for the legend only when there is one
-    fig.update_layout(
-        height=panel_size * n_rows + top + 40, template="plotly_white", margin=dict(l=40, r=10, t=top, b=40),
-        legend=dict(orientation="h", yref="container", y=1.0, yanchor="top", x=1.0, xanchor="right",
-                    font=dict(size=13)),
-    )
-    return fig
+    return small_multiples(P, panels, n_cols, panel_height=panel_size, rings=True, axis_titles=axis_titles,
+                           diff_label=diff_label, v_space=0.12 if len(panels) > n_cols else 0.05)
