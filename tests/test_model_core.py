@@ -258,3 +258,28 @@ def test_clusterer_orders_and_validation():
         model.greedy(np.array([[0.0, np.nan], [1.0, 2.0]]))
     with pytest.raises(ValueError, match="permutation"):
         model.greedy(X, order=np.zeros(12, dtype=int))
+
+
+def test_prelu_matches_torch_prelu_with_gradients():
+    """The network's PReLU (leaky-ReLU kernels) equals torch's PReLU: values and both gradients."""
+    from torch import nn
+
+    from gfncp.network import PReLU, _ScalarPReLU
+
+    x = torch.randn(40, 6, dtype=torch.float64, requires_grad=True)
+    ours, ref = PReLU().double(), nn.PReLU().double()
+    with torch.no_grad():
+        ours.weight.fill_(0.3)
+        ref.weight.fill_(0.3)
+        torch.testing.assert_close(ours(x), ref(x))                  # the no-autograd path
+    with torch.enable_grad():                                          # this module's tests run under no_grad
+        slope = torch.full((1,), 0.3, dtype=torch.float64, requires_grad=True)
+        assert torch.autograd.gradcheck(_ScalarPReLU.apply, (x, slope))
+        y_ours, y_ref = ours(x), ref(x)
+        torch.testing.assert_close(y_ours, y_ref)
+        g = torch.randn_like(y_ref)
+        gx_ours, gw_ours = torch.autograd.grad(y_ours, (x, ours.weight), g)
+        gx_ref, gw_ref = torch.autograd.grad(y_ref, (x, ref.weight), g)
+    torch.testing.assert_close(gx_ours, gx_ref)
+    torch.testing.assert_close(gw_ours, gw_ref)
+    assert set(ours.state_dict()) == set(ref.state_dict())
