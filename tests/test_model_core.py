@@ -283,3 +283,22 @@ def test_prelu_matches_torch_prelu_with_gradients():
     torch.testing.assert_close(gx_ours, gx_ref)
     torch.testing.assert_close(gw_ours, gw_ref)
     assert set(ours.state_dict()) == set(ref.state_dict())
+
+
+def test_sampled_chains_sharing_states_keep_their_own_bookkeeping():
+    """Chains in the same state share network rows (inference.run_policy); every chain's
+    log q, log R and labels must still be its own: compare each with teacher forcing, for one
+    shared order and for one order per chain."""
+    rng = np.random.default_rng(12)
+    net = make_net()
+    X = torch.as_tensor(rng.normal(size=(10, 2)) * 3)
+    gen = torch.Generator().manual_seed(1)
+    res = run_policy(net, X, Sample(300, gen))
+    assert len({tuple(r.tolist()) for r in res.labels}) > 5          # several distinct paths
+    tf = teacher_forced(net, X[None].expand(300, 10, 2), res.labels)
+    torch.testing.assert_close(res.log_q, tf.log_q, atol=1e-9, rtol=0)
+    torch.testing.assert_close(res.log_reward, tf.log_reward, atol=1e-9, rtol=0)
+    orders = torch.stack([torch.randperm(10, generator=gen) for _ in range(3)]).repeat(20, 1)   # 60 chains
+    res = run_policy(net, X[orders], Sample(60, gen))
+    tf = teacher_forced(net, X[orders], res.labels)
+    torch.testing.assert_close(res.log_q, tf.log_q, atol=1e-9, rtol=0)
