@@ -15,7 +15,7 @@ from gfncp.figures import uncertainty as figs
 from gfncp.ui.state import current_pair, get_dataset, models_or_stop, projection
 
 PLOT_CONFIG = {"displaylogo": False}
-HEATMAP_MAX = 600          # larger sets: the heatmaps show an evenly spaced subset of points
+HEATMAP_MAX = 300          # larger sets: an evenly spaced subset (a 440-px panel has no room for more rows)
 GIBBS_AUTO_N = 200         # larger sets: Gibbs runs on request
 PRIOR = dict(alpha=0.7, sigma=1.0, lam=10.0)
 N_GALLERY = 8
