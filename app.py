@@ -6,16 +6,15 @@ sidebar every page shares. Run with `make run` or `streamlit run app.py`.
 from pathlib import Path
 
 import streamlit as st
-import torch
 
+from gfncp.runtime import configure_torch
 from gfncp.ui.sidebar import render_sidebar
 from gfncp.ui.warm_up import start_warm_up
 
 st.set_page_config(page_title="GFNCP Explorer", layout="wide", page_icon=":material/account_tree:")
 
-# The models run many tiny sequential tensor steps: one intra-op thread is far faster (measured).
-if torch.get_num_threads() != 1:
-    torch.set_num_threads(1)
+# One intra-op thread (the models run many tiny sequential steps), subnormals flushed: gfncp/runtime.py.
+configure_torch(1)
 
 HERE = Path(__file__).resolve().parent
 PAGES = [  # (file, title, icon, url_path)

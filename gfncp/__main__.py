@@ -21,13 +21,12 @@ import numpy as np
 
 
 def cluster(path: str, model_name: str, n_samples: int = 100, seed: int = 0, scale: float | None = None) -> dict:
-    import torch
-
     from . import data, posterior, routing
     from .registry import load_pretrained
+    from .runtime import configure_torch
     from .sklearn_api import GFNCPClustering
 
-    torch.set_num_threads(1)
+    configure_torch(1)
     raw = Path(path).read_bytes()
     X, truth = data.read_points(raw, Path(path).name)
     model = load_pretrained(model_name)

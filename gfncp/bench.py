@@ -22,6 +22,7 @@ from .network import SetNetwork
 from .registry import list_pretrained, load_network
 from .teacher import teacher_forced
 from .train import preset
+from .runtime import configure_torch
 
 
 def best_of(fn, repeat=3) -> float:
@@ -59,7 +60,7 @@ def main(argv=None):
     p.add_argument("--model", default="gfncp-mog2d")
     p.add_argument("--untrained", action="store_true", help="an untrained network of the shipped mog2d size")
     a = p.parse_args(argv)
-    torch.set_num_threads(1)
+    configure_torch(1)
     if a.model in list_pretrained() and not a.untrained:
         net, _ = load_network(a.model)
         source = a.model

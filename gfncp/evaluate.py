@@ -23,12 +23,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from . import data, references, routing
 from .metrics import ari, nmi, total_variation
 from .posterior import model_partition_distribution
 from .registry import list_pretrained, load_pretrained
+from .runtime import configure_torch
 
 RESULTS_DIR = Path(__file__).resolve().parent.parent / "assets" / "results"
 
@@ -222,7 +222,7 @@ def invariance_svg(results: dict) -> str:
 
 
 def run(suite: Suite, pairs: list[str] | None = None, progress=None, command: str = "") -> dict:
-    torch.set_num_threads(1)
+    configure_torch(1)
     available = list_pretrained()
     pairs = pairs or [p for p in routing.PAIRS if all(n in available for n in routing.pair_names(p))]
     results = {"command": command, "date": time.strftime("%Y-%m-%d"), "suite": suite.__dict__, "pairs": {}}

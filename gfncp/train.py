@@ -29,6 +29,7 @@ from .metrics import nmi
 from .network import NetworkConfig, SetNetwork
 from .partitions import canonical_labels
 from .registry import MODELS_DIR, save_model
+from .runtime import configure_torch
 from .teacher import teacher_forced
 
 
@@ -185,7 +186,7 @@ def learning_rate(cfg: TrainConfig, it: int) -> float:
 
 
 def train(cfg: TrainConfig, run_dir: Path, progress: bool = True) -> SetNetwork:
-    torch.set_num_threads(cfg.threads)
+    configure_torch(cfg.threads)
     run_dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)          # weight init only; data use the explicit rng below
     net = SetNetwork(cfg.network)

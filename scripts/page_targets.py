@@ -12,12 +12,12 @@ import functools
 import time
 
 import numpy as np
-import torch
 
 import gfncp
 from gfncp import data, posterior
+from gfncp.runtime import configure_torch
 
-torch.set_num_threads(1)
+configure_torch(1)
 
 
 def timed(label, fn):

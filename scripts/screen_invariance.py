@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from gfncp import data
+from gfncp.runtime import configure_torch
 from gfncp.clusterer import Clusterer
 from gfncp.network import SetNetwork
 from gfncp.train import preset
@@ -31,7 +32,7 @@ def main():
     p.add_argument("ncp", nargs="?", default="runs/ncp-mog2d/checkpoint.pt")
     p.add_argument("--sets", type=int, default=40)
     a = p.parse_args()
-    torch.set_num_threads(1)
+    configure_torch(1)
     models = {"gfncp": load(a.gfncp, "gfncp"), "ncp": load(a.ncp, "ncp")}
     rng = np.random.default_rng(0)
     stds = {k: [] for k in models}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from .small_multiples import DIFF_COLOR, small_multiples
+from .small_multiples import small_multiples
 
 MODEL_COLORS = {"GFNCP": "#1f77b4", "NCP": "#ff7f0e"}
 

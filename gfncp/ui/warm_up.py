@@ -13,12 +13,16 @@ import threading
 import streamlit as st
 
 
+MODULES = ("scipy.optimize", "sklearn.metrics", "sklearn.decomposition", "sklearn.mixture")
+
+
 def _warm() -> None:
+    import importlib
+
     import numpy as np
-    import scipy.optimize  # noqa: F401  (Hungarian matching on the uncertainty page)
-    import sklearn.decomposition  # noqa: F401
-    import sklearn.metrics  # noqa: F401
-    import sklearn.mixture  # noqa: F401
+
+    for name in MODULES:
+        importlib.import_module(name)
     from sklearn.cluster import KMeans
 
     KMeans(n_clusters=2, n_init=1, random_state=0).fit(np.random.default_rng(0).normal(size=(20, 2)))
