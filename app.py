@@ -30,11 +30,6 @@ pages = [
     for path, title, icon, url in PAGES
 ]
 current = st.navigation(pages)
-import os, sys, time as _t
-_t0 = _t.perf_counter()
 render_sidebar()
-try:
-    current.run()
-finally:
-    if os.environ.get('GFNCP_TIMING'): print(f'[server] {current.url_path}: {_t.perf_counter() - _t0:.2f} s', file=sys.stderr, flush=True)
+current.run()
 start_warm_up()      # after the first page is on screen: imports the later pages need

@@ -2,8 +2,8 @@
 
 Given a batch of sets and their (canonical) labels, compute for every step n the log-flow
 (GFNCP: -E; NCP: logit) of every option k = 0..K_n, in two large batched network calls
-(cluster terms, then the head) instead of N sequential steps. Cluster sums before step n are exclusive prefix sums of the
-one-hot labels times h; the unassigned sum is a suffix sum of q.
+(cluster terms, then the head) instead of N sequential steps. Cluster sums come from one
+running sum per cluster (`running_cluster_sums`); the unassigned sum is a suffix sum of q.
 
 Everything here is row-local, so rows may differ in label pattern, order and (with a point
 mask, valid points first) in N.
@@ -85,8 +85,8 @@ def running_cluster_sums(z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 
 
 def option_log_flows(net: SetNetwork, h: torch.Tensor, u_term: torch.Tensor, labels: torch.Tensor,
-                     point_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Log-flow of every valid option at every step, (B, N, K+1) with -inf elsewhere, and K_n (B, N).
+                     point_mask: torch.Tensor) -> torch.Tensor:
+    """Log-flow of every valid option at every step: (B, N, K+1), -inf at invalid options.
 
     h (B, N, dh) point encodings; u_term (B, N, w) = net.head_u(unassigned sum after n);
     labels (B, N) canonical. The options at step n: join each cluster k < K_n of the points
@@ -143,7 +143,7 @@ def option_log_flows(net: SetNetwork, h: torch.Tensor, u_term: torch.Tensor, lab
     log_flows = h.new_full((B, N, K + 1), float("-inf")).index_put(
         (torch.cat([b_i, b_all]), torch.cat([n_i, steps.repeat(B)]), torch.cat([k_i, open_col.reshape(-1)])),
         flows)
-    return log_flows, n_prev
+    return log_flows
 
 
 def teacher_forced(net: SetNetwork, X: torch.Tensor, labels: torch.Tensor,
@@ -160,7 +160,7 @@ def teacher_forced(net: SetNetwork, X: torch.Tensor, labels: torch.Tensor,
     h, q = net.encode(X, point_mask)
     q_total = q.sum(dim=1)                                       # (B, dh)
     unassigned = q_total[:, None] - q.cumsum(dim=1)              # points > n, (B, N, dh)
-    log_flows, _ = option_log_flows(net, h, net.head_u(unassigned), labels, point_mask)
+    log_flows = option_log_flows(net, h, net.head_u(unassigned), labels, point_mask)
     log_probs = torch.log_softmax(log_flows, dim=-1)
 
     log_root = net.head_rest(net.head_u(q_total))                # G = 0 at the root
