@@ -158,8 +158,9 @@ def run_policy(net: SetNetwork, X: torch.Tensor, selector: Selector, record: boo
         k_max = int(K_r.max())
         z_n = per_chain(z_pts[:, n], origin)                # (C, hidden)
         zb_n = per_chain(z_biased[:, n], origin)
-        a_new = per_chain(a_alone[:, n], origin)[rep]       # (U, w)
-        base = (total + per_chain(u_term[:, n], origin))[rep]      # (U, w): shared by every option
+        src = origin[rep] if C0 > 1 else torch.zeros_like(rep)   # input ordering of each state
+        a_new = a_alone[src, n]                             # (U, w)
+        base = total.index_select(0, rep) + u_term[src, n]  # (U, w): shared by every option
         # Only the clusters each state has (states differ in K): R = sum K rows, state-major.
         si, ki = (torch.arange(k_max) < K_r[:, None]).nonzero(as_tuple=True)
         ci = rep[si]
