@@ -23,7 +23,9 @@ How "idle" is detected (Streamlit 1.67 DOM): the root `[data-testid="stApp"]` ca
 ("CONNECTED" once the websocket is up). The toolbar shows `[data-testid="stStatusWidget"]`
 with `[data-testid="stStatusWidgetRunningIcon"]` while a script runs. Idle = connected,
 script state notRunning/compilationError, no running icon, main block
-`[data-testid="stMainBlockContainer"]` present, and all of that stable for a short settle time.
+`[data-testid="stMainBlockContainer"]` present, no lazily loaded element still waiting for its
+code (`[data-testid="stSkeleton"]`, the Suspense fallback; a plotly chart not yet drawn), and all
+of that stable for a short settle time.
 """
 
 from __future__ import annotations
@@ -194,6 +196,10 @@ _STATE_JS = """() => {
     connection: app ? app.getAttribute('data-test-connection-state') : null,
     running: !!document.querySelector('[data-testid="stStatusWidgetRunningIcon"]'),
     main: !!document.querySelector('[data-testid="stMainBlockContainer"]'),
+    // lazily loaded elements (plotly charts...) show a skeleton until their code has arrived
+    loading: !!document.querySelector('[data-testid="stSkeleton"]')
+             || Array.from(document.querySelectorAll('[data-testid="stPlotlyChart"]'))
+                    .some(c => !c.querySelector('.main-svg')),
     now: performance.now(),
   };
 }"""
@@ -207,6 +213,7 @@ def _is_idle(state: dict) -> bool:
         and state["script"] in _IDLE_SCRIPT_STATES
         and not state["running"]
         and state["main"]
+        and not state["loading"]
     )
 
 
