@@ -57,10 +57,11 @@ def test_coassignment_heatmap_order_and_boundaries(summary):
     fig = figs.coassignment_heatmap({"GFNCP": C, "Other": np.eye(20)}, order, bounds, reference=summary.reference)
     assert [t.type for t in fig.data] == ["heatmap", "heatmap"]
     z = np.asarray(fig.data[0].z)
-    np.testing.assert_allclose(z, C[np.ix_(order, order)], atol=0.005)           # shown to two decimals
+    assert z.dtype == np.uint8                                                  # whole percent, 1 byte each
+    np.testing.assert_allclose(z / 100.0, C[np.ix_(order, order)], atol=0.005)
     assert list(fig.data[0].x) == [f"#{i}" for i in order]
     assert len(fig.layout.shapes) == 2 * 2 * len(bounds)     # a row and a column line per boundary, per panel
-    assert fig.layout.coloraxis.cmin == 0 and fig.layout.coloraxis.cmax == 1
+    assert fig.layout.coloraxis.cmin == 0 and fig.layout.coloraxis.cmax == 100
     assert all(t.startswith("C") for t in fig.layout.xaxis.ticktext)
     assert fig.layout.width > 0
 
@@ -80,6 +81,16 @@ def test_clustering_gallery(summary):
     assert len(fig.data) == 5
     assert [a.text for a in fig.layout.annotations] == [f"#{i}" for i in range(5)]
     assert list(fig.data[1].marker.color) == [cluster_color(k) for k in labels[1]]
+    assert fig.data[0].marker.line.width > 0                         # small sets: outlined markers
+
+
+def test_gallery_drops_marker_outlines_on_large_sets():
+    from gfncp.figures.small_multiples import OUTLINE_MAX_POINTS
+    n = OUTLINE_MAX_POINTS + 1
+    coords = np.random.default_rng(3).normal(size=(n, 2))
+    labels = np.zeros((2, n), dtype=int)
+    fig = figs.clustering_gallery(coords, labels, ["a", "b"])
+    assert all(t.marker.line.width == 0 for t in fig.data)
 
 
 def test_partition_bars_and_string():

