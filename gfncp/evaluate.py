@@ -161,7 +161,10 @@ def markdown(results: dict) -> str:
     lines = ["# Evaluation results", "", f"Command: `{results['command']}`  ", f"Measured {results['date']}, "
              f"one torch thread, on this project's 2-core CPU machine. Suites: {results['suite']}.", ""]
     for pair, r in results["pairs"].items():
-        lines += [f"## {pair}", "", "### Accuracy (greedy decoding; N = %d, %d sets)" % (results["suite"]["n_points"], results["suite"]["n_sets"]),
+        lines += [f"## {pair}", ""]
+        if "command" in r and r["command"] != results["command"]:
+            lines += [f"Command: `{r['command']}`, measured {r['date']}.", ""]
+        lines += ["### Accuracy (greedy decoding; N = %d, %d sets)" % (results["suite"]["n_points"], results["suite"]["n_sets"]),
                   "", "| method | NMI | ARI | seconds / set |", "|---|---|---|---|"]
         for name, m in r["accuracy"].items():
             lines.append(f"| {name} | {fmt(m['nmi'])} | {fmt(m['ari'])} | {m['seconds']['mean']:.4f} |")
@@ -234,8 +237,24 @@ def run(suite: Suite, pairs: list[str] | None = None, progress=None, command: st
         if pair != "digits":
             r["calibration"] = calibration(pair, models, suite, progress)
             r["speed"] = speed(models["gfncp"], suite)
+        r["command"], r["date"] = command, results["date"]
         results["pairs"][pair] = r
     return results
+
+
+def merge_results(previous: dict | None, new: dict) -> dict:
+    """Results of an evaluation of some pairs laid over an earlier file's: the pairs just
+    evaluated replace theirs, the others are kept with their own command and date. Only
+    results of the same suites are merged (otherwise the table would mix suites)."""
+    if not previous or previous.get("suite") != new["suite"]:
+        return new
+    pairs = dict(previous.get("pairs", {}))
+    for name, r in pairs.items():              # files written before pairs carried provenance
+        r.setdefault("command", previous.get("command", ""))
+        r.setdefault("date", previous.get("date", ""))
+    pairs.update(new["pairs"])
+    commands = {r["command"] for r in pairs.values()}
+    return dict(new, pairs=pairs, command=new["command"] if len(commands) == 1 else "several; see each pair")
 
 
 def update_cards(results: dict) -> None:
@@ -246,7 +265,7 @@ def update_cards(results: dict) -> None:
             path = MODELS_DIR / f"{name}.json"
             card = json.loads(path.read_text())
             acc = r["accuracy"][f"{kind.upper()} greedy"]
-            metrics = {"command": results["command"], "date": results["date"],
+            metrics = {"command": r.get("command", results["command"]), "date": r.get("date", results["date"]),
                        "accuracy": {"n_sets": results["suite"]["n_sets"], "n_points": results["suite"]["n_points"],
                                     "nmi": acc["nmi"], "ari": acc["ari"], "seconds_per_set": acc["seconds"]["mean"]},
                        "order_invariance_std_log_q": r["invariance"][kind]}
@@ -279,6 +298,8 @@ def main(argv=None):
     cmd = "python -m gfncp.evaluate" + (" --quick" if a.quick else "") + (" --pairs " + " ".join(a.pairs) if a.pairs else "")
     results = run(suite, a.pairs, progress, cmd)
     out = Path(a.out)
+    if a.pairs and (out / "results.json").exists():    # keep the pairs not evaluated this time
+        results = merge_results(json.loads((out / "results.json").read_text()), results)
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
     (out / "results.md").write_text(markdown(results))

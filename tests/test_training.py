@@ -107,3 +107,17 @@ def test_evaluation_runs_on_a_miniature_suite(tiny_runs, tmp_path, monkeypatch):
     md = evaluate.markdown(res)
     assert "| GFNCP greedy |" in md and "Calibration" in md
     assert evaluate.invariance_svg(res).startswith("<svg")
+
+
+def test_merge_results_keeps_pairs_not_evaluated_again():
+    suite = {"n_sets": 2}
+    old = {"command": "python -m gfncp.evaluate", "date": "d0", "suite": suite,
+           "pairs": {"mog2d": {"accuracy": 1}, "digits": {"accuracy": 2}}}
+    new = {"command": "python -m gfncp.evaluate --pairs digits", "date": "d1", "suite": suite,
+           "pairs": {"digits": {"accuracy": 3, "command": "python -m gfncp.evaluate --pairs digits", "date": "d1"}}}
+    merged = evaluate.merge_results(old, new)
+    assert merged["pairs"]["digits"]["accuracy"] == 3                      # replaced
+    assert merged["pairs"]["mog2d"] == {"accuracy": 1, "command": "python -m gfncp.evaluate", "date": "d0"}
+    assert merged["command"] == "several; see each pair"
+    # another suite: nothing is mixed in
+    assert evaluate.merge_results(dict(old, suite={"n_sets": 3}), new) is new
