@@ -293,6 +293,12 @@ def export(cfg: TrainConfig, net: SetNetwork, run_dir: Path, command: str, model
         "final_validation_nmi": rows[-1].get("val_nmi") if rows else None,
         "command": command,
     }
+    if cfg.dataset == "mog" and cfg.dim > 2:
+        card["input_mapping"] = (
+            f"Sets of dimension d < {cfg.dim} are zero-padded to {cfg.dim}; d > {cfg.dim} are projected on their "
+            f"first {cfg.dim} principal axes (per set, sign-fixed, order-invariant); gfncp.routing.fit_dimension."
+            + (f" Half of the training batches had their trailing dimensions zeroed down to a random d in "
+               f"[{cfg.min_dim}, {cfg.dim}) for this reason." if cfg.min_dim else ""))
     return save_model(net, cfg.kind, card, models_dir / f"{cfg.name}.pt")
 
 

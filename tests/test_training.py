@@ -121,3 +121,12 @@ def test_merge_results_keeps_pairs_not_evaluated_again():
     assert merged["command"] == "several; see each pair"
     # another suite: nothing is mixed in
     assert evaluate.merge_results(dict(old, suite={"n_sets": 3}), new) is new
+
+
+def test_export_card_states_input_mapping_for_high_dimensional_mixtures(tiny_runs, tmp_path):
+    cfg, net, run_dir = tiny_runs["gfncp"]
+    export(replace(cfg, preset="mog16d", dim=16, min_dim=3), net, run_dir, "test", models_dir=tmp_path)
+    card = registry.read_card("gfncp-mog16d", models_dir=tmp_path)
+    assert "zero-padded to 16" in card["input_mapping"] and "[3, 16)" in card["input_mapping"]
+    export(cfg, net, run_dir, "test", models_dir=tmp_path)                  # 2-D: nothing to map
+    assert "input_mapping" not in registry.read_card("gfncp-tiny", models_dir=tmp_path)
