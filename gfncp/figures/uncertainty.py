@@ -119,8 +119,8 @@ def coassignment_heatmap(matrices: dict, order, boundaries, reference=None, heig
                          max_labels: int = 25) -> go.Figure:
     """Co-assignment matrices {title: (N, N)} side by side, rows and columns in `order`
     (N,) (e.g. by reference cluster), with lines at `boundaries` (positions where a new
-    reference cluster starts). One shared colour bar, 0..1; z holds whole percent (uint8). The figure has a fixed width
-    (square panels of side height - 80 px): show it at its own width.
+    reference cluster starts). One shared colour bar, 0..1 (z holds whole percent, uint8). The
+    figure has a fixed width (square panels of side height - 80 px): show it at its own width.
 
     reference (N,): reference cluster of every point, for axis labels (C0, C1, ... at the
     centre of each block; only the largest `max_labels` blocks are labelled).
