@@ -39,10 +39,10 @@ st.caption("The states of the clustering process for three points a, b, c. The t
            "constraint.")
 st.info("How far the shipped models are from that ideal is measured, not assumed: the Order-invariance "
         "page shows the spread of log q across orders and GFNCP's flow-consistency gap on any data set. "
-        "In this release GFNCP's flows are not yet consistent (a gap of a few nats): its probabilities move "
-        "about half as much with the order as NCP's on 2-D mixtures and on digits tasks (lower than NCP's on "
-        "70% and 80% of test sets), but not zero, and on 16-D mixtures NCP's move less. The README's results "
-        "table has the numbers.")
+        "In this release GFNCP's flows are not yet consistent (a gap of a few nats): on 2-D mixtures its "
+        "probabilities move about half as much with the order as NCP's (lower than NCP's on 70% of test sets), "
+        "on digits tasks somewhat less than NCP's on average (lower on half of the sets), but never zero, and on "
+        "16-D mixtures NCP's move less. The README's results table has the numbers.")
 
 st.subheader("The pages")
 st.markdown(
