@@ -113,13 +113,21 @@ def test_data_page_flow_and_every_page(dev_models_dir, st_app, files):
 
 
 @pytest.mark.parametrize("title,url", PAGES)
-def test_each_page_loads_directly(dev_models_dir, st_app, title, url):
-    """A fresh session opening each page's URL: render time from navigation to idle."""
-    st_app.open(url, name=f"{url} (direct load)", timeout=240)
+def test_each_page_loads_directly(dev_models_dir, st_app, st_helpers, title, url):
+    """A fresh session opening each page's URL: render time from navigation to idle, first in a
+    brand-new browser profile (nothing cached: a newcomer's first visit), then in a new tab of
+    the same browser (Streamlit's and plotly's scripts cached, as for a returning user)."""
+    st_app.open(url, name=f"{url} (direct load, new browser)", timeout=240)
     st_app.assert_no_exception()
     assert st_app.page.title() == "GFNCP Explorer"
     assert sidebar(st_app.page).get_by_text("Current data set").is_visible()
     assert sidebar(st_app.page).get_by_text(re.compile(r"N = 100 points")).is_visible()
+
+    tab = st_app.page.context.new_page()
+    st_helpers.open_app(tab, st_app.base_url, url, name=f"{url} (direct load, new tab)", timeout=240)
+    st_helpers.assert_no_exception(tab)
+    assert sidebar(tab).get_by_text(re.compile(r"N = 100 points")).is_visible()
+    tab.close()
 
 
 def test_cold_server_deep_link_runs_in_the_app_frame(dev_models_dir, page, st_helpers, tmp_path):
