@@ -2,7 +2,9 @@
 
 - `ncp_loss`:   teacher-forced negative log-likelihood of the true labels (NCP).
 - `clean_loss`: NLL + lambda_fm * sum_n r_n^2, with r_n the clean log-space flow-matching
-                residual and the root flow trained (EXPERIMENTS.md's best recipe).
+                residual and the root flow trained (EXPERIMENTS.md's best recipe); optionally
+                + lambda_order * (log q(c | order 1) - log q(c | order 2))^2 / N on batches
+                that hold every set twice, in two random orders.
 - `paper_loss`: the published GFNCP objective: flow matching with per-step max-shifts and
                 log(eps + .) as the released code computes it, the contrastive-divergence
                 term on an on-policy negative sample, and the fixed-reward regulariser.
@@ -29,6 +31,7 @@ class LossWeights:
     cd: float = 0.4            # paper: contrastive divergence lambda
     reg: float = 0.6           # paper: fixed-reward lambda
     cd_clip: float = 0.0       # paper: if > 0, clip |T - T~| (EXPERIMENTS.md); 0 = as published
+    order: float = 0.0         # clean: weight of (log q(c|x, order 1) - log q(c|x, order 2))^2 / N
 
 
 def _n_steps(tf: TeacherForced) -> torch.Tensor:
@@ -40,7 +43,10 @@ def ncp_loss(tf: TeacherForced, weights: LossWeights | None = None):
     return nll, {"nll": nll.item()}
 
 
-def clean_loss(tf: TeacherForced, weights: LossWeights):
+def clean_loss(tf: TeacherForced, weights: LossWeights, n_pairs: int = 0):
+    """n_pairs > 0: rows i and i + n_pairs (i < n_pairs) are the same set and clustering in two
+    orders. Their log q must agree for the model to be order-invariant, and that is exactly
+    what the order term asks, whatever the flows' absolute level (which FM and TB target)."""
     n = _n_steps(tf)
     nll = -tf.log_p_chosen.sum() / n
     r = flow_residuals(tf)
@@ -51,7 +57,14 @@ def clean_loss(tf: TeacherForced, weights: LossWeights):
         # The gap is what makes log q depend on the order: drive it to 0 on every row.
         # Divided by the row's N so large sets do not dominate.
         loss = loss + weights.tb * (gap ** 2 / (tf.last + 1)).mean()
-    return loss, {"nll": nll.item(), "fm": fm.item(), "gap": gap.abs().mean().item()}
+    stats = {"nll": nll.item(), "fm": fm.item(), "gap": gap.abs().mean().item()}
+    if n_pairs > 0:
+        log_q = tf.log_p_chosen.sum(dim=1)
+        diff = log_q[:n_pairs] - log_q[n_pairs:2 * n_pairs]
+        if weights.order > 0:
+            loss = loss + weights.order * (diff ** 2 / (tf.last[:n_pairs] + 1)).mean()
+        stats["order"] = diff.abs().mean().item()
+    return loss, stats
 
 
 def paper_fm_terms(tf: TeacherForced) -> tuple[torch.Tensor, torch.Tensor]:

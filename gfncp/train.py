@@ -64,6 +64,8 @@ class TrainConfig:
     val_n: int = 100
     threads: int = 1
     init_from: str | None = None       # fine-tune: start from this checkpoint's weights
+    paired_orders: bool = False        # each batch: B/2 sets, each in two random orders (the
+                                       # order-consistency term needs pairs; NCP twins get the same data)
 
     @property
     def name(self) -> str:
@@ -154,13 +156,27 @@ def merge_clusters(labels: torch.Tensor, rng: np.random.Generator) -> torch.Tens
     return torch.as_tensor(np.stack(out))
 
 
+def pair_orders(X: torch.Tensor, y: torch.Tensor, rng: np.random.Generator):
+    """The first half of a batch (B, N, d), (B, N) twice: as drawn, then each set in a fresh
+    random order with its labels made canonical again. Returns (2 * (B // 2) rows, B // 2)."""
+    h = X.shape[0] // 2
+    perms = np.stack([rng.permutation(X.shape[1]) for _ in range(h)])
+    idx = torch.as_tensor(perms)
+    X2 = torch.gather(X[:h], 1, idx[..., None].expand(-1, -1, X.shape[2]))
+    y2 = torch.as_tensor(np.stack([canonical_labels(row) for row in torch.gather(y[:h], 1, idx).numpy()]))
+    return torch.cat([X[:h], X2]), torch.cat([y[:h], y2.to(y.dtype)]), h
+
+
 def compute_loss(cfg: TrainConfig, net: SetNetwork, X, y, it: int, rng: np.random.Generator, gen: torch.Generator):
+    n_pairs = 0
+    if cfg.paired_orders:
+        X, y, n_pairs = pair_orders(X, y, rng)
     if cfg.kind == "ncp":
         return ncp_loss(teacher_forced(net, X, y))
     if cfg.objective == "clean":
         f = flow_ramp(cfg, it)
-        w = replace(cfg.weights, fm=f * cfg.weights.fm, tb=f * cfg.weights.tb)
-        loss, stats = clean_loss(teacher_forced(net, X, y), w)
+        w = replace(cfg.weights, fm=f * cfg.weights.fm, tb=f * cfg.weights.tb, order=f * cfg.weights.order)
+        loss, stats = clean_loss(teacher_forced(net, X, y), w, n_pairs)
         stats["w_fm"] = w.fm
         return loss, stats
     if cfg.objective == "paper":
@@ -207,7 +223,7 @@ def train(cfg: TrainConfig, run_dir: Path, progress: bool = True) -> SetNetwork:
     (run_dir / "config.json").write_text(json.dumps(asdict(cfg), indent=2, default=str))
     val = validation_sets(cfg)
     log_path = run_dir / "log.csv"
-    fields = ["iteration", "seconds", "lr", "loss", "nll", "fm", "gap", "w_fm", "val_nmi"]
+    fields = ["iteration", "seconds", "lr", "loss", "nll", "fm", "gap", "w_fm", "order", "val_nmi"]
     if start_it == 0 or not log_path.exists():
         with open(log_path, "w", newline="") as f:
             csv.writer(f).writerow(fields)
@@ -320,6 +336,10 @@ def main(argv=None):
     p.add_argument("--iters", type=int, default=None)
     p.add_argument("--fm", type=float, default=None, help="flow-matching weight (clean objective)")
     p.add_argument("--tb", type=float, default=None, help="trajectory-balance gap weight (clean objective)")
+    p.add_argument("--order", type=float, default=None,
+                   help="order-consistency weight (clean objective; implies --paired-orders)")
+    p.add_argument("--paired-orders", action="store_true",
+                   help="batches of B/2 sets, each in two random orders (give an NCP twin the same data)")
     p.add_argument("--lr", type=float, default=None)
     p.add_argument("--fm-warmup", type=float, default=None, help="share of iterations before FM ramps in")
     p.add_argument("--init-from", default=None, help="fine-tune from this run's checkpoint.pt")
@@ -338,9 +358,10 @@ def main(argv=None):
     for key in ("iters", "seed", "threads", "lr", "fm_warmup", "init_from"):
         if getattr(a, key) is not None:
             setattr(cfg, key, getattr(a, key))
-    for key in ("fm", "tb"):
+    for key in ("fm", "tb", "order"):
         if getattr(a, key) is not None:
             cfg.weights = replace(cfg.weights, **{key: getattr(a, key)})
+    cfg.paired_orders = bool(a.paired_orders or (a.order or 0) > 0)
     run_dir = Path(a.out) / (a.run_name or cfg.name)
     net = train(cfg, run_dir, progress=not a.no_progress)
     if a.export:

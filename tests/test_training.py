@@ -130,3 +130,40 @@ def test_export_card_states_input_mapping_for_high_dimensional_mixtures(tiny_run
     assert "zero-padded to 16" in card["input_mapping"] and "[3, 16)" in card["input_mapping"]
     export(cfg, net, run_dir, "test", models_dir=tmp_path)                  # 2-D: nothing to map
     assert "input_mapping" not in registry.read_card("gfncp-tiny", models_dir=tmp_path)
+
+
+def test_paired_orders_hold_each_set_twice_in_two_orders():
+    from gfncp.data import mog_batch
+    from gfncp.train import pair_orders
+    X, y = mog_batch(6, 20, 2, 0.7, 1.0, 10.0, np.random.default_rng(0))
+    X, y = torch.as_tensor(X), torch.as_tensor(y)
+    X2, y2, h = pair_orders(X, y, np.random.default_rng(1))
+    assert h == 3 and X2.shape == (6, 20, 2) and y2.shape == (6, 20)
+    for i in range(h):
+        assert torch.equal(X2[i], X[i]) and torch.equal(y2[i], y[i])
+        # the same points, reordered; the same partition, with canonical labels
+        a, b = X2[i].numpy(), X2[h + i].numpy()
+        perm = [int(np.flatnonzero((a == p).all(axis=1))[0]) for p in b]
+        assert sorted(perm) == list(range(20)) and perm != list(range(20))
+        assert y2[h + i][0] == 0 and int(y2[h + i].max()) == int(y[i].max())
+        same_cluster = lambda lab, idx: lab[idx][:, None] == lab[idx][None, :]   # noqa: E731
+        assert torch.equal(same_cluster(y2[h + i], torch.arange(20)), same_cluster(y[i], torch.as_tensor(perm)))
+
+
+def test_order_term_is_the_squared_log_q_difference_over_n():
+    from gfncp.data import mog_batch
+    from gfncp.losses import LossWeights, clean_loss
+    from gfncp.teacher import teacher_forced
+    from gfncp.train import pair_orders
+    torch.manual_seed(0)
+    net = SetNetwork(NetworkConfig(x_dim=2, h_dim=16, g_dim=16, hidden=16, depth=2))
+    X, y = mog_batch(4, 12, 2, 0.7, 1.0, 10.0, np.random.default_rng(0))
+    X, y, h = pair_orders(torch.as_tensor(X, dtype=torch.float32), torch.as_tensor(y), np.random.default_rng(2))
+    tf = teacher_forced(net, X, y)
+    base, stats = clean_loss(tf, LossWeights(order=0.0), n_pairs=h)
+    with_order, _ = clean_loss(tf, LossWeights(order=2.0), n_pairs=h)
+    log_q = tf.log_p_chosen.sum(dim=1)
+    diff = log_q[:h] - log_q[h:]
+    assert stats["order"] == pytest.approx(diff.abs().mean().item())
+    assert diff.abs().max() > 1e-3                        # an untrained network is not invariant
+    assert (with_order - base).item() == pytest.approx(2.0 * (diff ** 2 / 12).mean().item(), rel=1e-5)
