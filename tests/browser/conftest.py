@@ -206,6 +206,20 @@ _STATE_JS = """() => {
 
 _IDLE_SCRIPT_STATES = {"notRunning", "compilationError"}
 
+# Records every change of the script state with the browser's clock, so a rerun that starts
+# and ends between two polls (a poll waits while the browser's main thread is busy) is still
+# seen. Installed once per document; returns performance.now() in ms.
+_WATCH_JS = """() => {
+  if (!window.__stScriptLog) {
+    window.__stScriptLog = [];
+    new MutationObserver(ms => {
+      for (const m of ms) window.__stScriptLog.push([m.target.getAttribute('data-test-script-state'), performance.now()]);
+    }).observe(document.documentElement, {subtree: true, attributes: true, attributeFilter: ['data-test-script-state']});
+  }
+  return performance.now();
+}"""
+_RAN_SINCE_JS = "(t) => (window.__stScriptLog || []).some(([s, at]) => s === 'running' && at >= t)"
+
 
 def _is_idle(state: dict) -> bool:
     return (
@@ -217,12 +231,15 @@ def _is_idle(state: dict) -> bool:
     )
 
 
-def wait_for_app(page, timeout: float = 90.0, expect_rerun: bool = False, settle: float = 0.4) -> float:
+def wait_for_app(page, timeout: float = 90.0, expect_rerun: bool = False, settle: float = 0.4,
+                 since_ms: float | None = None) -> float:
     """Wait until Streamlit has finished running the script; return the browser clock
     (`performance.now()`, seconds since navigation start) at the moment it became idle.
 
     expect_rerun: call right after an interaction (click, input): first give the rerun up to
     3 s to start, so a not-yet-started rerun is not mistaken for idle.
+    since_ms: the browser time (ms) of the interaction, from _WATCH_JS run before it: a rerun
+    that started after it counts as started even if no poll saw it running.
     settle: idle must hold this long (a widget's rerun can start a moment after the event).
     """
     deadline = time.monotonic() + timeout
@@ -230,6 +247,8 @@ def wait_for_app(page, timeout: float = 90.0, expect_rerun: bool = False, settle
         start_deadline = time.monotonic() + min(3.0, timeout)
         while time.monotonic() < start_deadline:
             if not _is_idle(page.evaluate(_STATE_JS)):
+                break
+            if since_ms is not None and page.evaluate(_RAN_SINCE_JS, since_ms):
                 break
             time.sleep(0.05)
     idle_since_wall: float | None = None
@@ -311,9 +330,10 @@ class StApp:
         browser's clock (the settle time that confirms idleness is not counted). Sidebar
         navigation keeps the document, so the clock runs on; after a full reload it restarts
         and the time is counted from the reload."""
-        t0 = self.page.evaluate("performance.now()") / 1000.0
+        t0_ms = self.page.evaluate(_WATCH_JS)
+        t0 = t0_ms / 1000.0
         action()
-        idle = wait_for_app(self.page, timeout=timeout, expect_rerun=True)
+        idle = wait_for_app(self.page, timeout=timeout, expect_rerun=True, since_ms=t0_ms)
         seconds = idle - t0 if idle >= t0 else idle
         record_timing(name, seconds)
         return seconds
