@@ -341,6 +341,7 @@ def main(argv=None):
     p.add_argument("--paired-orders", action="store_true",
                    help="batches of B/2 sets, each in two random orders (give an NCP twin the same data)")
     p.add_argument("--lr", type=float, default=None)
+    p.add_argument("--batch", type=int, default=None, help="sets per batch")
     p.add_argument("--fm-warmup", type=float, default=None, help="share of iterations before FM ramps in")
     p.add_argument("--init-from", default=None, help="fine-tune from this run's checkpoint.pt")
     p.add_argument("--run-name", default=None, help="run directory name (default: the model name)")
@@ -355,7 +356,7 @@ def main(argv=None):
         cfg.objective = a.objective
     if cfg.objective == "paper":
         cfg.weights = replace(cfg.weights, nll=0.0)
-    for key in ("iters", "seed", "threads", "lr", "fm_warmup", "init_from"):
+    for key in ("iters", "seed", "threads", "lr", "batch", "fm_warmup", "init_from"):
         if getattr(a, key) is not None:
             setattr(cfg, key, getattr(a, key))
     for key in ("fm", "tb", "order"):
