@@ -4,7 +4,9 @@
 
 - parallel teacher-forced pass (forward + backward, B=32, N=100) against a naive
   step-by-step pass that rebuilds every cluster sum at every step, as the published code does;
-- 100 posterior samples of an N=100 set; greedy decoding of N=1000;
+- 100 posterior samples of an N=100 set, and the same with a width-8 network of the same depth
+  (the inference loop's own overhead: what is left when the network rows cost almost nothing);
+- greedy decoding of N=1000;
 - one collapsed-Gibbs sweep at N=100; 100 samples against 100 Gibbs sweeps.
 Uses the shipped model if it is installed, else an untrained network of the shipped size.
 """
@@ -18,7 +20,7 @@ import torch
 
 from . import data, references
 from .clusterer import Clusterer
-from .network import SetNetwork
+from .network import NetworkConfig, SetNetwork
 from .registry import list_pretrained, load_network
 from .teacher import teacher_forced
 from .train import preset
@@ -93,6 +95,13 @@ def main(argv=None):
     model.sample(X100, 100, seed=0)
     t_samp = best_of(lambda: model.sample(X100, 100, seed=0))
     print(f"100 samples, N=100: {t_samp * 1000:.0f} ms")
+    torch.manual_seed(0)
+    thin = SetNetwork(NetworkConfig(x_dim=net.config.x_dim, h_dim=8, g_dim=8, hidden=8, depth=net.config.depth)).eval()
+    thin_model = Clusterer(thin, kind="gfncp", name="width 8")
+    thin_model.sample(X100, 100, seed=0)
+    t_thin = best_of(lambda: thin_model.sample(X100, 100, seed=0))
+    print(f"100 samples, N=100, untrained width-8 network (the loop's own cost; ~13 clusters per sample): "
+          f"{t_thin * 1000:.0f} ms")
     X1000, _ = data.make_mog(1000, dim=net.config.x_dim, seed=2)
     t_greedy = best_of(lambda: model.greedy(X1000), repeat=2)
     print(f"greedy decoding, N=1000: {t_greedy * 1000:.0f} ms")
