@@ -59,7 +59,7 @@ def clean_loss(tf: TeacherForced, weights: LossWeights, n_pairs: int = 0):
         loss = loss + weights.tb * (gap ** 2 / (tf.last + 1)).mean()
     stats = {"nll": nll.item(), "fm": fm.item(), "gap": gap.abs().mean().item()}
     if n_pairs > 0:
-        log_q = tf.log_p_chosen.sum(dim=1)
+        log_q = tf.log_q
         diff = log_q[:n_pairs] - log_q[n_pairs:2 * n_pairs]
         if weights.order > 0:
             loss = loss + weights.order * (diff ** 2 / (tf.last[:n_pairs] + 1)).mean()

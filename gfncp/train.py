@@ -163,7 +163,7 @@ def pair_orders(X: torch.Tensor, y: torch.Tensor, rng: np.random.Generator):
     perms = np.stack([rng.permutation(X.shape[1]) for _ in range(h)])
     idx = torch.as_tensor(perms)
     X2 = torch.gather(X[:h], 1, idx[..., None].expand(-1, -1, X.shape[2]))
-    y2 = torch.as_tensor(np.stack([canonical_labels(row) for row in torch.gather(y[:h], 1, idx).numpy()]))
+    y2 = torch.as_tensor(canonical_labels(np.take_along_axis(y[:h].numpy(), perms, axis=1)))   # row-wise
     return torch.cat([X[:h], X2]), torch.cat([y[:h], y2.to(y.dtype)]), h
 
 
