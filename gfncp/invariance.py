@@ -20,6 +20,7 @@ import math
 
 import numpy as np
 
+from .metrics import ari, nmi
 from .partitions import canonical_labels, distinct_partitions
 
 # A GFNCP whose flows match to within this many nats in every order is "consistent".
@@ -129,34 +130,6 @@ def compare_spreads(name_a: str, a: dict, name_b: str, b: dict) -> str:
 
 # -- agreement of clusterings across orders ----------------------------------------------
 
-def _contingency(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    a = canonical_labels(a)
-    b = canonical_labels(b)
-    ka, kb = int(a.max()) + 1, int(b.max()) + 1
-    return np.bincount(a * kb + b, minlength=ka * kb).reshape(ka, kb)
-
-
-def ari(a, b) -> float:
-    """Adjusted Rand index of two label vectors, from the pair-confusion counts (the same
-    formula and special case as scikit-learn's adjusted_rand_score, without its overhead)."""
-    a, b = np.asarray(a), np.asarray(b)
-    if a.shape != b.shape or a.ndim != 1:
-        raise ValueError(f"label vectors must have the same shape (N,), got {a.shape} and {b.shape}.")
-    n = len(a)
-    if n == 0:
-        return 1.0
-    c = _contingency(a, b).astype(np.int64)
-    sum_sq = int((c * c).sum())
-    rows, cols = c.sum(axis=1), c.sum(axis=0)
-    tp = sum_sq - n
-    fp = int((c @ cols).sum()) - sum_sq
-    fn = int((c.T @ rows).sum()) - sum_sq
-    tn = n * n - fp - fn - sum_sq
-    if fn == 0 and fp == 0:
-        return 1.0
-    return 2.0 * (tp * tn - fn * fp) / ((tp + fn) * (fn + tn) + (tp + fp) * (fp + tn))
-
-
 def distinct(label_sets) -> tuple[np.ndarray, np.ndarray]:
     """Distinct clusterings among R label vectors: (labels (M, N) canonical, counts (M,)),
     in order of first appearance."""
@@ -199,8 +172,6 @@ def agreement_stats(label_sets, truth=None) -> dict:
       k_mean, k_min, k_max (number of clusters),
       and with truth: nmi_truth_mean, ari_truth_mean (averaged over the R orders).
     """
-    from .metrics import nmi
-
     uniq, counts = distinct(label_sets)
     R = int(counts.sum())
     pairs = R * (R - 1) / 2

@@ -1,8 +1,10 @@
 """Clustering metrics and distributions over partitions.
 
-- `nmi`, `ari`: agreement of two clusterings of the same points (scikit-learn's
-  `normalized_mutual_info_score` with its default arithmetic normalisation, and
-  `adjusted_rand_score`), as used in METHOD.md section 5.1.
+- `nmi`, `ari`: agreement of two clusterings of the same points (the values of
+  scikit-learn's `normalized_mutual_info_score` with its default arithmetic normalisation,
+  and `adjusted_rand_score`, as used in METHOD.md section 5.1), computed from a
+  `contingency` table without scikit-learn's per-call overhead (~3 ms: it dominated
+  the order-invariance page's statistics).
 - `coassignment`: P(point i and point j share a cluster) under a (weighted) set of
   sampled partitions.
 - `total_variation` / `total_variation_arrays`: distance between two distributions over
@@ -22,6 +24,7 @@ from scipy.special import logsumexp
 from gfncp.partitions import canonical_labels, partition_key
 
 __all__ = [
+    "contingency",
     "nmi",
     "ari",
     "coassignment",
@@ -31,18 +34,61 @@ __all__ = [
 ]
 
 
-def nmi(true, pred) -> float:
-    """Normalised mutual information (arithmetic normalisation) of two label vectors (N,)."""
-    from sklearn.metrics import normalized_mutual_info_score
+def contingency(a, b) -> np.ndarray:
+    """Contingency table of two label vectors (N,) of any hashable labels: (K_a, K_b) int64
+    counts of points with label i in `a` and label j in `b`."""
+    a, b = np.asarray(a), np.asarray(b)
+    if a.ndim != 1 or a.shape != b.shape:
+        raise ValueError(f"label vectors must have the same shape (N,), got {a.shape} and {b.shape}.")
+    _, ia = np.unique(a, return_inverse=True)
+    _, ib = np.unique(b, return_inverse=True)
+    ka, kb = int(ia.max(initial=-1)) + 1, int(ib.max(initial=-1)) + 1
+    return np.bincount(ia * kb + ib, minlength=ka * kb).reshape(ka, kb).astype(np.int64)
 
-    return float(normalized_mutual_info_score(np.asarray(true), np.asarray(pred)))
+
+def _entropy(counts: np.ndarray, n: int) -> float:
+    p = counts[counts > 0] / n
+    return float(-(p * np.log(p)).sum())
+
+
+def nmi(true, pred) -> float:
+    """Normalised mutual information (arithmetic normalisation) of two label vectors (N,).
+
+    The value and the special cases of scikit-learn's normalized_mutual_info_score (both
+    clusterings a single cluster: 1; no shared information: 0), computed from the
+    contingency table in microseconds instead of its milliseconds of validation.
+    """
+    c = contingency(true, pred)
+    if c.shape[0] == c.shape[1] <= 1:
+        return 1.0
+    n = int(c.sum())
+    rows, cols = c.sum(axis=1), c.sum(axis=0)
+    i, j = np.nonzero(c)
+    nij = c[i, j].astype(np.float64)
+    # sum_ij p_ij log(p_ij / (p_i p_j)) with the products formed in log space
+    mi = float((nij / n * (np.log(nij) - np.log(rows[i]) - np.log(cols[j]) + np.log(n))).sum())
+    mi = max(mi, 0.0)
+    if mi == 0.0:
+        return 0.0
+    return mi / ((_entropy(rows, n) + _entropy(cols, n)) / 2)
 
 
 def ari(true, pred) -> float:
-    """Adjusted Rand index of two label vectors (N,)."""
-    from sklearn.metrics import adjusted_rand_score
-
-    return float(adjusted_rand_score(np.asarray(true), np.asarray(pred)))
+    """Adjusted Rand index of two label vectors (N,), from the pair-confusion counts (the
+    formula and special case of scikit-learn's adjusted_rand_score, in exact integers)."""
+    c = contingency(true, pred)
+    n = int(c.sum())
+    if n == 0:
+        return 1.0
+    sum_sq = int((c * c).sum())
+    rows, cols = c.sum(axis=1), c.sum(axis=0)
+    tp = sum_sq - n
+    fp = int((c @ cols).sum()) - sum_sq
+    fn = int((c.T @ rows).sum()) - sum_sq
+    tn = n * n - fp - fn - sum_sq
+    if fn == 0 and fp == 0:
+        return 1.0
+    return 2.0 * (tp * tn - fn * fp) / ((tp + fn) * (fn + tn) + (tp + fp) * (fp + tn))
 
 
 def coassignment(label_samples, weights=None) -> np.ndarray:

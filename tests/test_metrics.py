@@ -25,6 +25,26 @@ def test_nmi_ari_match_sklearn_and_ignore_label_names():
     assert ari(a, renamed) == pytest.approx(1.0)
 
 
+def test_nmi_ari_equal_sklearn_on_random_and_limit_cases():
+    rng = np.random.default_rng(1)
+    cases = [(np.zeros(5, int), np.zeros(5, int)),            # one cluster each: a perfect match
+             (np.zeros(5, int), np.arange(5)),                 # one cluster vs all singletons
+             (np.arange(6), np.arange(6)[::-1]),               # all singletons
+             (np.array([3]), np.array([-1])),                  # one point
+             (np.array(["a", "b", "a", "c"]), np.array([2, 2, 0, 1])),   # any hashable labels
+             (np.array([0, 0, 1, 1]), np.array([0, 1, 0, 1]))]          # independent: NMI 0
+    for _ in range(60):
+        n = int(rng.integers(1, 300))
+        cases.append((rng.integers(0, rng.integers(1, 12), n), rng.integers(-3, rng.integers(-2, 9), n)))
+    for a, b in cases:
+        assert nmi(a, b) == pytest.approx(normalized_mutual_info_score(a, b), abs=1e-12), (a, b)
+        assert ari(a, b) == pytest.approx(adjusted_rand_score(a, b), abs=1e-12), (a, b)
+    with pytest.raises(ValueError, match="same shape"):
+        nmi(np.zeros(3), np.zeros(4))
+    with pytest.raises(ValueError, match="same shape"):
+        ari(np.zeros((2, 2)), np.zeros((2, 2)))
+
+
 def test_coassignment_hand_built():
     samples = np.array([[0, 0, 1], [0, 1, 1]])
     C = coassignment(samples)
