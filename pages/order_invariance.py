@@ -58,11 +58,20 @@ if N < 2:
 
 st.caption(f"Data: **{ds.name}** · {N} points in {ds.dim}-D · models **{gfn.name}** vs **{ncp.name}**")
 
-c1, c2, _ = st.columns([2, 1, 2])
+c1, c2, c3 = st.columns([2, 1, 2])
 n_orders = c1.slider("Number of random orders R", 5, 200, 50, step=5, key="inv_n_orders",
                      help="Each order is a uniformly random permutation of the points.")
 seed = int(c2.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="inv_seed",
                            help="Seed of the numpy Generator that draws the orders."))
+
+truth_known = ds.labels is not None and len(ds.labels) == N
+SCORED = {"truth": "the true labels", "GFNCP": "GFNCP's greedy clustering", "NCP": "NCP's greedy clustering"}
+scored = c3.radio(
+    "Clustering scored in every order", [k for k in SCORED if truth_known or k != "truth"],
+    format_func=SCORED.get, key="inv_scored",
+    help="Section 1 asks both models for the probability of this one clustering under every order. "
+         "A model's greedy clustering is its answer in the original order: usually a clustering it finds "
+         "likely, whose probability need not move like that of the truth.")
 
 orders = inv.random_orders(N, n_orders, seed)
 identity = np.arange(N)
@@ -73,18 +82,17 @@ models = {"GFNCP": gfn, "NCP": ncp}
 # few large kernels, which release the GIL) and the other a greedy loop (thousands of small
 # ops, bound by Python and the GIL); two greedy loops side by side run no faster than one
 # after the other. So the queue pairs them: fixed, greedy, fixed, greedy. The greedy calls
-# of chunk 0 also decode the original order (row 0), at ~2% of their cost. The clustering
-# every order is scored on is the truth if known, else GFNCP's greedy clustering in the
-# original order: then one short call for that comes first and the fixed calls wait for it.
-truth_known = ds.labels is not None and len(ds.labels) == N
-fixed_key = "truth" if truth_known else f"greedy:{gfn.name}"
-fixed = np.asarray(ds.labels) if truth_known else None
+# of chunk 0 also decode the original order (row 0), at ~2% of their cost. When the scored
+# clustering is a model's greedy answer in the original order, one short call for that comes
+# first and the fixed calls wait for it.
+fixed_key = "truth" if scored == "truth" else f"greedy:{models[scored].name}"
+fixed = np.asarray(ds.labels) if scored == "truth" else None
 chunks = range(0, n_orders, CHUNK)
 queue = [(name, task, c) for c in chunks for name in models for task in ("fixed", "greedy")]
-if truth_known:
+if scored == "truth":
     first_jobs, later_jobs = queue, []
 else:
-    first_jobs = [("GFNCP", "original", 0), ("GFNCP", "greedy", 0)]
+    first_jobs = [(scored, "original", 0), (scored, "greedy", 0)]
     later_jobs = [job for job in queue if job not in first_jobs]
 n_jobs = len(first_jobs) + len(later_jobs)
 
@@ -111,7 +119,7 @@ try:
             for fut in finished:
                 job = running.pop(fut)
                 done[job] = fut.result()
-                if job == ("GFNCP", "original", 0):
+                if job[1] == "original":
                     fixed = done[job]
                     running.update({pool.submit(_run, j): j for j in later_jobs})
                 bar.progress(len(done) / n_jobs, text=f"Running both models under {n_orders} orders… "
@@ -132,14 +140,14 @@ def _results(name, task):
 
 
 original = {name: done[(name, "greedy", 0)]["labels"][0] for name in models}
-if not truth_known:
-    original["GFNCP"] = fixed            # the very clustering the orders are scored on
+if scored != "truth":
+    original[scored] = fixed             # the very clustering the orders are scored on
 results = {(name, task): _results(name, task) for name in models for task in ("greedy", "fixed")}
-if truth_known:
+if scored == "truth":
     fixed_text = f"the true clustering of the data ({int(fixed.max()) + 1} clusters)"
 else:
-    fixed_text = (f"GFNCP's greedy clustering in the original order ({int(fixed.max()) + 1} clusters; "
-                  "this data set has no labels)")
+    fixed_text = (f"{SCORED[scored]} in the original order ({int(fixed.max()) + 1} clusters"
+                  + ("" if truth_known else "; this data set has no labels") + ")")
 
 
 def _cat(name, task, field):

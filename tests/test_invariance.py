@@ -259,6 +259,33 @@ def test_page_without_labels_uses_gfncp_clustering(page_models):
     assert "NMI to truth" not in str([t.value for t in at.table])
 
 
+def test_page_scores_the_clustering_the_user_picks(page_models):
+    """Truth by default; a model's own greedy clustering on request, with its own K and log q."""
+    from streamlit.testing.v1 import AppTest
+    import gfncp
+    from gfncp.ui.state import Dataset
+
+    X, y = gfncp.data.make_mog(30, dim=2, seed=3)
+    at = AppTest.from_file(PAGE, default_timeout=180)
+    at.session_state["dataset"] = Dataset("labelled test set", X, y, "generated")
+    at.session_state["inv_n_orders"] = 5
+    at.run()
+    radio = at.radio(key="inv_scored")
+    assert radio.value == "truth" and radio.options == ["the true labels", "GFNCP's greedy clustering",
+                                                        "NCP's greedy clustering"]
+    assert "the true clustering of the data" in _texts(at)
+    ncp = gfncp.load_pretrained(PAIR[1])
+    orders = inv.random_orders(30, 5, 0)
+    expected = ncp.log_prob_orders(X, ncp.greedy(X), orders)
+    radio.set_value("NCP").run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    text = _texts(at)
+    assert f"NCP's greedy clustering in the original order ({ncp.greedy(X).max() + 1} clusters)" in text
+    median = at.table[0].value.loc["median log q (nats)", "NCP"]
+    assert float(median) == pytest.approx(np.median(expected), abs=0.006)
+
+
 def test_page_on_a_high_dimensional_set(page_models):
     """d > 2: the mog16d pair serves it and the panels show principal components."""
     from streamlit.testing.v1 import AppTest
