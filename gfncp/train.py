@@ -28,7 +28,8 @@ from .losses import LossWeights, clean_loss, ncp_loss, paper_loss
 from .metrics import nmi
 from .network import NetworkConfig, SetNetwork
 from .partitions import canonical_labels
-from .registry import MODELS_DIR, save_model
+from . import registry
+from .registry import save_model
 from .runtime import configure_torch
 from .teacher import teacher_forced
 
@@ -297,7 +298,7 @@ def write_curve(log_path: Path, out: Path, title: str = "") -> None:
     out.write_text("\n".join(svg))
 
 
-def export(cfg: TrainConfig, net: SetNetwork, run_dir: Path, command: str, models_dir: Path = MODELS_DIR) -> Path:
+def export(cfg: TrainConfig, net: SetNetwork, run_dir: Path, command: str, models_dir: Path | None = None) -> Path:
     rows = read_log(run_dir / "log.csv")
     card = {
         "name": cfg.name, "kind": cfg.kind, "dim": cfg.dim, "objective": cfg.objective,
@@ -315,7 +316,8 @@ def export(cfg: TrainConfig, net: SetNetwork, run_dir: Path, command: str, model
             f"first {cfg.dim} principal axes (per set, sign-fixed, order-invariant); gfncp.routing.fit_dimension."
             + (f" Half of the training batches had their trailing dimensions zeroed down to a random d in "
                f"[{cfg.min_dim}, {cfg.dim}) for this reason." if cfg.min_dim else ""))
-    return save_model(net, cfg.kind, card, models_dir / f"{cfg.name}.pt")
+    folder = Path(models_dir) if models_dir is not None else Path(registry.MODELS_DIR)   # as it is now
+    return save_model(net, cfg.kind, card, folder / f"{cfg.name}.pt")
 
 
 def describe_data(cfg: TrainConfig) -> str:
@@ -343,6 +345,8 @@ def main(argv=None):
     p.add_argument("--lr", type=float, default=None)
     p.add_argument("--batch", type=int, default=None, help="sets per batch")
     p.add_argument("--fm-warmup", type=float, default=None, help="share of iterations before FM ramps in")
+    p.add_argument("--h-dim", type=int, default=None, help="width of the point encodings h, q (network)")
+    p.add_argument("--g-dim", type=int, default=None, help="output width of the cluster network g (network)")
     p.add_argument("--init-from", default=None, help="fine-tune from this run's checkpoint.pt")
     p.add_argument("--run-name", default=None, help="run directory name (default: the model name)")
     p.add_argument("--seed", type=int, default=None)
@@ -363,6 +367,11 @@ def main(argv=None):
         if getattr(a, key) is not None:
             cfg.weights = replace(cfg.weights, **{key: getattr(a, key)})
     cfg.paired_orders = bool(a.paired_orders or (a.order or 0) > 0)
+    # Widths the inference loop never pays for per option row: h and q enter through per-point
+    # and per-step terms, and g's output is folded into the head's first layer.
+    for key in ("h_dim", "g_dim"):
+        if getattr(a, key) is not None:
+            cfg.network = replace(cfg.network, **{key: getattr(a, key)})
     run_dir = Path(a.out) / (a.run_name or cfg.name)
     net = train(cfg, run_dir, progress=not a.no_progress)
     if a.export:

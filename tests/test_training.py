@@ -53,6 +53,18 @@ def test_training_resumes_from_checkpoint(tmp_path):
     assert len(read_log(tmp_path / "b" / "log.csv")) == 2
 
 
+def test_cli_network_widths_reach_the_saved_model(tmp_path, monkeypatch):
+    from gfncp import train as train_module
+
+    monkeypatch.setattr(registry, "MODELS_DIR", tmp_path / "models")
+    train_module.main(["--preset", "tiny", "--model", "ncp", "--iters", "2", "--h-dim", "40", "--g-dim", "24",
+          "--out", str(tmp_path / "runs"), "--no-progress", "--export"])
+    card = json.loads((tmp_path / "models" / "ncp-tiny.json").read_text())
+    assert card["network"]["h_dim"] == 40 and card["network"]["g_dim"] == 24
+    assert card["network"]["hidden"] == preset("tiny", "ncp").network.hidden
+    assert "--h-dim 40 --g-dim 24" in card["command"]
+
+
 def test_paper_objective_runs_and_is_finite(tmp_path):
     cfg = replace(preset("tiny", "gfncp"), objective="paper", iters=6, eval_every=3, beta_uniform=0.5)
     cfg.weights = replace(cfg.weights, nll=0.0)
