@@ -218,14 +218,26 @@ def _texts(at) -> str:
     return "\n".join([m.value for m in at.markdown] + [c.value for c in at.caption] + [i.value for i in at.info])
 
 
-def test_page_runs_and_shuffles(page_models):
+def _assert_clean(at) -> None:
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+
+
+def _open_page(dataset=None):
+    """The page in AppTest with R = 5 orders, on `dataset` (a Dataset) or the default set."""
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(PAGE, default_timeout=180)
+    if dataset is not None:
+        at.session_state["dataset"] = dataset
     at.session_state["inv_n_orders"] = 5
     at.run()
-    assert not at.exception, at.exception
-    assert not at.error, [e.value for e in at.error]
+    _assert_clean(at)
+    return at
+
+
+def test_page_runs_and_shuffles(page_models):
+    at = _open_page()
     text = _texts(at)
     assert "GFNCP's probability for the same clustering" in text
     assert "NCP's probability for the same clustering" in text
@@ -234,8 +246,7 @@ def test_page_runs_and_shuffles(page_models):
     assert at.button[0].label == "Shuffle once"
     n_tables = len(at.table)
     at.button[0].click().run()
-    assert not at.exception, at.exception
-    assert not at.error, [e.value for e in at.error]
+    _assert_clean(at)
     assert "Shuffle #1" in _texts(at)
     assert len(at.table) == n_tables
     at.button[0].click().run()
@@ -243,17 +254,11 @@ def test_page_runs_and_shuffles(page_models):
 
 
 def test_page_without_labels_uses_gfncp_clustering(page_models):
-    from streamlit.testing.v1 import AppTest
     import gfncp
     from gfncp.ui.state import Dataset
 
     X, _ = gfncp.data.make_mog(30, dim=2, seed=5)
-    at = AppTest.from_file(PAGE, default_timeout=180)
-    at.session_state["dataset"] = Dataset("unlabelled test set", X, None, "upload")
-    at.session_state["inv_n_orders"] = 5
-    at.run()
-    assert not at.exception, at.exception
-    assert not at.error, [e.value for e in at.error]
+    at = _open_page(Dataset("unlabelled test set", X, None, "upload"))
     text = _texts(at)
     assert "GFNCP's greedy clustering in the original order" in text
     assert "NMI to truth" not in str([t.value for t in at.table])
@@ -261,15 +266,11 @@ def test_page_without_labels_uses_gfncp_clustering(page_models):
 
 def test_page_scores_the_clustering_the_user_picks(page_models):
     """Truth by default; a model's own greedy clustering on request, with its own K and log q."""
-    from streamlit.testing.v1 import AppTest
     import gfncp
     from gfncp.ui.state import Dataset
 
     X, y = gfncp.data.make_mog(30, dim=2, seed=3)
-    at = AppTest.from_file(PAGE, default_timeout=180)
-    at.session_state["dataset"] = Dataset("labelled test set", X, y, "generated")
-    at.session_state["inv_n_orders"] = 5
-    at.run()
+    at = _open_page(Dataset("labelled test set", X, y, "generated"))
     radio = at.radio(key="inv_scored")
     assert radio.value == "truth" and radio.options == ["the true labels", "GFNCP's greedy clustering",
                                                         "NCP's greedy clustering"]
@@ -278,8 +279,7 @@ def test_page_scores_the_clustering_the_user_picks(page_models):
     orders = inv.random_orders(30, 5, 0)
     expected = ncp.log_prob_orders(X, ncp.greedy(X), orders)
     radio.set_value("NCP").run()
-    assert not at.exception, at.exception
-    assert not at.error, [e.value for e in at.error]
+    _assert_clean(at)
     text = _texts(at)
     assert f"NCP's greedy clustering in the original order ({ncp.greedy(X).max() + 1} clusters)" in text
     median = at.table[0].value.loc["median log q (nats)", "NCP"]
@@ -288,17 +288,11 @@ def test_page_scores_the_clustering_the_user_picks(page_models):
 
 def test_page_on_a_high_dimensional_set(page_models):
     """d > 2: the mog16d pair serves it and the panels show principal components."""
-    from streamlit.testing.v1 import AppTest
     import gfncp
     from gfncp.ui.state import Dataset
 
     X, y = gfncp.data.make_mog(30, dim=5, seed=2)
-    at = AppTest.from_file(PAGE, default_timeout=180)
-    at.session_state["dataset"] = Dataset("5-D test set", X, y, "generated")
-    at.session_state["inv_n_orders"] = 5
-    at.run()
-    assert not at.exception, at.exception
-    assert not at.error, [e.value for e in at.error]
+    at = _open_page(Dataset("5-D test set", X, y, "generated"))
     text = _texts(at)
     assert "gfncp-mog16d" in text and "first two principal components" in text
     at.button[0].click().run()
