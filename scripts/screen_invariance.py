@@ -9,6 +9,8 @@ to runs/ncp-mog2d/checkpoint.pt. Used to choose between training variants before
 `python -m gfncp.evaluate`.
 """
 import argparse
+import json
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -16,12 +18,16 @@ import torch
 from gfncp import data
 from gfncp.runtime import configure_torch
 from gfncp.clusterer import Clusterer
-from gfncp.network import SetNetwork
+from gfncp.network import NetworkConfig, SetNetwork
 from gfncp.train import preset
 
 
 def load(path: str, kind: str) -> Clusterer:
-    net = SetNetwork(preset("mog2d", kind).network)
+    """A run's checkpoint, with the network of the run's config.json (else the mog2d preset's)."""
+    config = Path(path).parent / "config.json"
+    network = (NetworkConfig.from_dict(json.loads(config.read_text())["network"]) if config.exists()
+               else preset("mog2d", kind).network)
+    net = SetNetwork(network)
     net.load_state_dict(torch.load(path, weights_only=True)["model"])
     return Clusterer(net.eval(), kind)
 
