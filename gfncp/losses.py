@@ -4,7 +4,8 @@
 - `clean_loss`: NLL + lambda_fm * sum_n r_n^2, with r_n the clean log-space flow-matching
                 residual and the root flow trained (EXPERIMENTS.md's best recipe); optionally
                 + lambda_order * (log q(c | order 1) - log q(c | order 2))^2 / N on batches
-                that hold every set twice, in two random orders.
+                that hold every set twice, in two random orders; optionally + lambda_policy *
+                sum_n r_n^2 along clusterings drawn from the model's own policy (`policy_fm`).
 - `paper_loss`: the published GFNCP objective: flow matching with per-step max-shifts and
                 log(eps + .) as the released code computes it, the contrastive-divergence
                 term on an on-policy negative sample, and the fixed-reward regulariser.
@@ -32,6 +33,7 @@ class LossWeights:
     reg: float = 0.6           # paper: fixed-reward lambda
     cd_clip: float = 0.0       # paper: if > 0, clip |T - T~| (EXPERIMENTS.md); 0 = as published
     order: float = 0.0         # clean: weight of (log q(c|x, order 1) - log q(c|x, order 2))^2 / N
+    fm_policy: float = 0.0     # clean: weight of sum_n r_n^2 along clusterings sampled from the policy
 
 
 def _n_steps(tf: TeacherForced) -> torch.Tensor:
@@ -65,6 +67,13 @@ def clean_loss(tf: TeacherForced, weights: LossWeights, n_pairs: int = 0):
             loss = loss + weights.order * (diff ** 2 / (tf.last[:n_pairs] + 1)).mean()
         stats["order"] = diff.abs().mean().item()
     return loss, stats
+
+
+def policy_fm(tf: TeacherForced) -> torch.Tensor:
+    """Summed squared flow residuals per assigned point along the paths of `tf` (teacher-forced
+    on clusterings the policy sampled, not the truth): flows must match at every state the
+    model visits, including the wrong or ambiguous ones the true paths never reach."""
+    return (flow_residuals(tf) ** 2).sum() / _n_steps(tf)
 
 
 def paper_fm_terms(tf: TeacherForced) -> tuple[torch.Tensor, torch.Tensor]:

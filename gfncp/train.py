@@ -23,8 +23,8 @@ import numpy as np
 import torch
 
 from . import data
-from .inference import Greedy, run_policy
-from .losses import LossWeights, clean_loss, ncp_loss, paper_loss
+from .inference import Greedy, Sample, run_policy
+from .losses import LossWeights, clean_loss, ncp_loss, paper_loss, policy_fm
 from .metrics import nmi
 from .network import NetworkConfig, SetNetwork
 from .partitions import canonical_labels
@@ -168,6 +168,12 @@ def pair_orders(X: torch.Tensor, y: torch.Tensor, rng: np.random.Generator):
     return torch.cat([X[:h], X2]), torch.cat([y[:h], y2.to(y.dtype)]), h
 
 
+def sample_policy(net: SetNetwork, X: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """One clustering per set of the batch X (B, N, d), drawn from the current policy in the
+    batch's order, as canonical labels (B, N) usable with autograd (not inference tensors)."""
+    return run_policy(net, X, Sample(X.shape[0], gen)).labels.clone()
+
+
 def compute_loss(cfg: TrainConfig, net: SetNetwork, X, y, it: int, rng: np.random.Generator, gen: torch.Generator):
     n_pairs = 0
     if cfg.paired_orders:
@@ -176,9 +182,15 @@ def compute_loss(cfg: TrainConfig, net: SetNetwork, X, y, it: int, rng: np.rando
         return ncp_loss(teacher_forced(net, X, y))
     if cfg.objective == "clean":
         f = flow_ramp(cfg, it)
-        w = replace(cfg.weights, fm=f * cfg.weights.fm, tb=f * cfg.weights.tb, order=f * cfg.weights.order)
+        w = replace(cfg.weights, fm=f * cfg.weights.fm, tb=f * cfg.weights.tb, order=f * cfg.weights.order,
+                    fm_policy=f * cfg.weights.fm_policy)
         loss, stats = clean_loss(teacher_forced(net, X, y), w, n_pairs)
         stats["w_fm"] = w.fm
+        if w.fm_policy > 0:
+            sampled = sample_policy(net, X, gen)
+            fm_p = policy_fm(teacher_forced(net, X, sampled))
+            loss = loss + w.fm_policy * fm_p
+            stats["fm_policy"] = fm_p.item()
         return loss, stats
     if cfg.objective == "paper":
         from .inference import Sample
@@ -224,10 +236,13 @@ def train(cfg: TrainConfig, run_dir: Path, progress: bool = True) -> SetNetwork:
     (run_dir / "config.json").write_text(json.dumps(asdict(cfg), indent=2, default=str))
     val = validation_sets(cfg)
     log_path = run_dir / "log.csv"
-    fields = ["iteration", "seconds", "lr", "loss", "nll", "fm", "gap", "w_fm", "order", "val_nmi"]
+    fields = ["iteration", "seconds", "lr", "loss", "nll", "fm", "gap", "w_fm", "order", "fm_policy", "val_nmi"]
     if start_it == 0 or not log_path.exists():
         with open(log_path, "w", newline="") as f:
             csv.writer(f).writerow(fields)
+    else:                                # a resumed run keeps the columns its log started with
+        with open(log_path, newline="") as f:
+            fields = next(csv.reader(f))
 
     bar = None
     if progress:
@@ -338,6 +353,8 @@ def main(argv=None):
     p.add_argument("--iters", type=int, default=None)
     p.add_argument("--fm", type=float, default=None, help="flow-matching weight (clean objective)")
     p.add_argument("--tb", type=float, default=None, help="trajectory-balance gap weight (clean objective)")
+    p.add_argument("--fm-policy", type=float, default=None,
+                   help="flow-matching weight along clusterings sampled from the policy (clean objective)")
     p.add_argument("--order", type=float, default=None,
                    help="order-consistency weight (clean objective; implies --paired-orders)")
     p.add_argument("--paired-orders", action="store_true",
@@ -363,7 +380,7 @@ def main(argv=None):
     for key in ("iters", "seed", "threads", "lr", "batch", "fm_warmup", "init_from"):
         if getattr(a, key) is not None:
             setattr(cfg, key, getattr(a, key))
-    for key in ("fm", "tb", "order"):
+    for key in ("fm", "tb", "order", "fm_policy"):
         if getattr(a, key) is not None:
             cfg.weights = replace(cfg.weights, **{key: getattr(a, key)})
     cfg.paired_orders = bool(a.paired_orders or (a.order or 0) > 0)

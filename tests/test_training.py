@@ -65,6 +65,54 @@ def test_cli_network_widths_reach_the_saved_model(tmp_path, monkeypatch):
     assert "--h-dim 40 --g-dim 24" in card["command"]
 
 
+def test_policy_samples_are_canonical_and_train_the_flows(tmp_path):
+    from gfncp.losses import policy_fm
+    from gfncp.partitions import canonical_labels
+    from gfncp.teacher import flow_residuals, teacher_forced
+    from gfncp.train import sample_policy
+
+    torch.manual_seed(0)
+    net = SetNetwork(preset("tiny", "gfncp").network)
+    X, _ = gfncp.data.mog_batch(6, 12, 2, 0.7, 1.0, 10.0, np.random.default_rng(0))
+    X = torch.as_tensor(X)
+    labels = sample_policy(net, X, torch.Generator().manual_seed(1))
+    assert labels.shape == (6, 12)
+    assert np.array_equal(labels.numpy(), canonical_labels(labels.numpy()))
+    # an untrained policy spreads its samples: not every row is the same clustering
+    assert len({tuple(r) for r in labels.numpy()}) > 1
+    tf = teacher_forced(net, X, labels)
+    loss = policy_fm(tf)
+    expected = (flow_residuals(tf) ** 2).sum() / tf.step_mask.sum()
+    assert torch.allclose(loss, expected)
+    loss.backward()                                          # the labels are ordinary tensors
+    assert all(p.grad is not None for p in net.head_mlp.parameters())
+
+    cfg = replace(preset("tiny", "gfncp"), iters=4, eval_every=2, fm_warmup=0.0, fm_ramp=0.0)
+    cfg.weights = replace(cfg.weights, fm_policy=0.5)
+    train(cfg, tmp_path / "policy", progress=False)
+    rows = read_log(tmp_path / "policy" / "log.csv")
+    assert len(rows) == 2 and all(r["fm_policy"] > 0 for r in rows)
+
+
+def test_resumed_run_keeps_the_columns_of_its_log(tmp_path):
+    """A run started before a log column existed resumes into the same columns."""
+    import csv
+
+    cfg = replace(preset("tiny", "ncp"), iters=4, eval_every=2)
+    train(replace(cfg, iters=2), tmp_path / "r", progress=False)
+    log = tmp_path / "r" / "log.csv"
+    with open(log, newline="") as f:
+        rows = list(csv.DictReader(f))
+    old = [k for k in rows[0] if k != "fm_policy"]            # as an older version wrote it
+    with open(log, "w", newline="") as f:
+        w = csv.DictWriter(f, old, extrasaction="ignore")
+        w.writeheader()
+        w.writerows(rows)
+    train(cfg, tmp_path / "r", progress=False)
+    assert [len(r) for r in csv.reader(open(log))] == [len(old)] * 3
+    assert [r["iteration"] for r in read_log(log)] == [2.0, 4.0]
+
+
 def test_paper_objective_runs_and_is_finite(tmp_path):
     cfg = replace(preset("tiny", "gfncp"), objective="paper", iters=6, eval_every=3, beta_uniform=0.5)
     cfg.weights = replace(cfg.weights, nll=0.0)
