@@ -130,7 +130,6 @@ except (ValueError, RuntimeError) as err:
     st.stop()
 
 
-
 def _results(name, task):
     """The chunks' results in order; the greedy ones without the original order's row."""
     parts = [done[(name, task, c)] for c in chunks]
