@@ -70,7 +70,7 @@ def nmi(true, pred) -> float:
     mi = max(mi, 0.0)
     if mi == 0.0:
         return 0.0
-    return mi / ((_entropy(rows, n) + _entropy(cols, n)) / 2)
+    return min(1.0, mi / ((_entropy(rows, n) + _entropy(cols, n)) / 2))   # rounding can overshoot 1 by 1e-16
 
 
 def ari(true, pred) -> float:

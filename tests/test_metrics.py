@@ -37,8 +37,12 @@ def test_nmi_ari_equal_sklearn_on_random_and_limit_cases():
         n = int(rng.integers(1, 300))
         cases.append((rng.integers(0, rng.integers(1, 12), n), rng.integers(-3, rng.integers(-2, 9), n)))
     for a, b in cases:
+        assert 0.0 <= nmi(a, b) <= 1.0
         assert nmi(a, b) == pytest.approx(normalized_mutual_info_score(a, b), abs=1e-12), (a, b)
         assert ari(a, b) == pytest.approx(adjusted_rand_score(a, b), abs=1e-12), (a, b)
+    for _ in range(50):                                 # identical clusterings: 1, never 1 + 1e-16
+        a = rng.integers(0, rng.integers(2, 12), 100)
+        assert nmi(a, a) <= 1.0 and nmi(a, a) == pytest.approx(1.0, abs=1e-12)
     with pytest.raises(ValueError, match="same shape"):
         nmi(np.zeros(3), np.zeros(4))
     with pytest.raises(ValueError, match="same shape"):
