@@ -22,13 +22,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import data
+from . import data, registry
 from .inference import Greedy, Sample, run_policy
 from .losses import LossWeights, clean_loss, ncp_loss, paper_loss, policy_fm
 from .metrics import nmi
 from .network import NetworkConfig, SetNetwork
 from .partitions import canonical_labels
-from . import registry
 from .registry import save_model
 from .runtime import configure_torch
 from .teacher import teacher_forced
@@ -193,7 +192,6 @@ def compute_loss(cfg: TrainConfig, net: SetNetwork, X, y, it: int, rng: np.rando
             stats["fm_policy"] = fm_p.item()
         return loss, stats
     if cfg.objective == "paper":
-        from .inference import Sample
         from .teacher import log_reward
         explore = rng.random() > cfg.beta_uniform
         if explore:
@@ -202,8 +200,7 @@ def compute_loss(cfg: TrainConfig, net: SetNetwork, X, y, it: int, rng: np.rando
         log_r_sample = None
         if not explore:
             # Negative sample on-policy without a graph, then its terminal log-flow with one.
-            sampled = torch.stack([run_policy(net, X[b], Sample(1, gen)).labels[0] for b in range(X.shape[0])])
-            log_r_sample = log_reward(net, X, sampled)
+            log_r_sample = log_reward(net, X, sample_policy(net, X, gen))
         return paper_loss(tf, cfg.weights, log_r_sample, explore=explore)
     raise ValueError(f"Unknown objective {cfg.objective!r}")
 

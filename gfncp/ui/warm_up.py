@@ -4,8 +4,8 @@ Importing scikit-learn costs ~0.85 s (scipy.stats builds its docstrings), the fi
 call initialises thread pools, and plotly imports the validators of each trace type the first
 time a figure uses it (~0.1 s for the first small-multiples figure). Left alone, whichever
 page first needs them (uncertainty: k-means and the DP-GMM; order invariance: scipy's
-assignment solver) pays that on top of its own work. After the first page of a fresh server has rendered, one daemon thread does it
-instead, once per process.
+assignment solver) pays that on top of its own work. After the first page of a fresh server
+has rendered, one daemon thread does it instead, once per process.
 """
 from __future__ import annotations
 
