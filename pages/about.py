@@ -42,7 +42,10 @@ st.info("How far the shipped models are from that ideal is measured, not assumed
         "In this release GFNCP's flows are not yet consistent (a gap of a few nats): on 2-D mixtures its "
         "probabilities move about half as much with the order as NCP's (lower than NCP's on 70% of test sets), "
         "on digits tasks somewhat less than NCP's on average (lower on half of the sets), but never zero, and on "
-        "16-D mixtures NCP's move less. The README's results table has the numbers.")
+        "16-D mixtures NCP's move less. Most of GFNCP's spread comes from ambiguous sets (overlapping "
+        "clusters, where even its best guess is not the truth): of 40 test sets of 30 points in 2-D, the 31 whose "
+        "greedy clustering is the true one have a spread of 0.07 nats on average, the other 9 of 0.56. The README's results table has the "
+        "numbers.")
 
 st.subheader("The pages")
 st.markdown(
@@ -51,7 +54,7 @@ st.markdown(
     "- **Step through**: watch a model assign the points one by one, with the probability of every "
     "option (each existing cluster or a new one) and, for GFNCP, the flow into and out of each state.\n"
     "- **Order invariance**: shuffle the input order many times and compare how much the probability "
-    "of the same clustering moves for GFNCP and for NCP.\n"
+    "of the same clustering (the true one, or either model's own answer) moves for GFNCP and for NCP.\n"
     "- **Uncertainty**: sample many clusterings and look at per-point uncertainty, co-assignment and "
     "the number of clusters, next to the exact posterior (tiny sets), a Gibbs sampler and classical "
     "clustering.\n"
