@@ -259,10 +259,10 @@ def merge_results(previous: dict | None, new: dict) -> dict:
 
 def update_cards(results: dict) -> None:
     """Write each model's evaluation metrics into its model card."""
-    from .registry import MODELS_DIR
+    from .registry import models_folder
     for pair, r in results["pairs"].items():
         for kind, name in zip(("gfncp", "ncp"), r["models"]):
-            path = MODELS_DIR / f"{name}.json"
+            path = models_folder() / f"{name}.json"
             card = json.loads(path.read_text())
             acc = r["accuracy"][f"{kind.upper()} greedy"]
             metrics = {"command": r.get("command", results["command"]), "date": r.get("date", results["date"]),

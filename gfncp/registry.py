@@ -27,13 +27,13 @@ def save_model(net: SetNetwork, kind: str, card: dict, path: Path) -> Path:
     return path
 
 
-def _models_dir(models_dir) -> Path:
-    """The folder to read: the argument, else MODELS_DIR as it is now (tests may patch it)."""
+def models_folder(models_dir=None) -> Path:
+    """The models folder: the argument, else MODELS_DIR as it is now (tests may patch it)."""
     return Path(models_dir) if models_dir is not None else Path(MODELS_DIR)
 
 
 def read_card(name: str, models_dir: Path | None = None) -> dict:
-    models_dir = _models_dir(models_dir)
+    models_dir = models_folder(models_dir)
     path = models_dir / f"{name}.json"
     if not path.exists():
         raise KeyError(f"No pretrained model named {name!r}; available: {list_pretrained(models_dir)}")
@@ -42,14 +42,14 @@ def read_card(name: str, models_dir: Path | None = None) -> dict:
 
 def list_pretrained(models_dir: Path | None = None) -> list[str]:
     """Names of the shipped models (those with both weights and a card)."""
-    d = _models_dir(models_dir)
+    d = models_folder(models_dir)
     if not d.is_dir():
         return []
     return sorted(p.stem for p in d.glob("*.pt") if p.with_suffix(".json").exists())
 
 
 def load_network(name: str, models_dir: Path | None = None) -> tuple[SetNetwork, dict]:
-    models_dir = _models_dir(models_dir)
+    models_dir = models_folder(models_dir)
     card = read_card(name, models_dir)
     net = SetNetwork(NetworkConfig.from_dict(card["network"]))
     state = torch.load(Path(models_dir) / f"{name}.pt", map_location="cpu", weights_only=True)

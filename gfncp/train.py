@@ -328,8 +328,7 @@ def export(cfg: TrainConfig, net: SetNetwork, run_dir: Path, command: str, model
             f"first {cfg.dim} principal axes (per set, sign-fixed, order-invariant); gfncp.routing.fit_dimension."
             + (f" Half of the training batches had their trailing dimensions zeroed down to a random d in "
                f"[{cfg.min_dim}, {cfg.dim}) for this reason." if cfg.min_dim else ""))
-    folder = Path(models_dir) if models_dir is not None else Path(registry.MODELS_DIR)   # as it is now
-    return save_model(net, cfg.kind, card, folder / f"{cfg.name}.pt")
+    return save_model(net, cfg.kind, card, registry.models_folder(models_dir) / f"{cfg.name}.pt")
 
 
 def describe_data(cfg: TrainConfig) -> str:
