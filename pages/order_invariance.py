@@ -2,28 +2,19 @@
 from __future__ import annotations
 
 import io
-import threading
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
 import numpy as np
 import pandas as pd
 import streamlit as st
-from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from gfncp import invariance as inv
 from gfncp.figures import invariance as figs
 from gfncp.ui.state import get_dataset, models_or_stop
+from gfncp.ui.studies import DEFAULT_ORDERS, DEFAULT_SEED, SCORED, OrderStudy
 
-CHUNK = 50                 # orders per model call (each call batches its orders)
 N_SHOWN = 3                # random orders shown next to the original one
 PLOT_CONFIG = {"displaylogo": False}
-
-
-@st.cache_data(show_spinner=False, max_entries=256)
-def _task(data_key: str, model_name: str, task: str, n_orders: int, seed: int, chunk: int, fixed_key: str,
-          _model, _X, _orders, _labels):
-    """One cached batch of model calls; the key is (data, model, task, R, seed, chunk, clustering)."""
-    return inv.run_task(_model, task, _X, _orders, _labels)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -34,11 +25,6 @@ def _agreement(data_key: str, model_name: str, n_orders: int, seed: int, label_s
 def _differ(diff, n=None) -> str:
     k = int(np.sum(diff))
     return f"{k}{'' if n is None else f' of {n} points'} differ{'s' if k == 1 else ''}"
-
-
-def _greedy_one(ds_key, model, X, order, tag: str):
-    """Greedy clustering under one order; `tag` names the order ("original", "shuffle:<seed>:<i>")."""
-    return _task(ds_key, model.name, "greedy", 1, 0, 0, f"one:{tag}", model, X, order[None, :], None)["labels"][0]
 
 
 st.title("Order invariance")
@@ -59,13 +45,12 @@ if N < 2:
 st.caption(f"Data: **{ds.name}** · {N} points in {ds.dim}-D · models **{gfn.name}** vs **{ncp.name}**")
 
 c1, c2, c3 = st.columns([2, 1, 2])
-n_orders = c1.slider("Number of random orders R", 5, 200, 50, step=5, key="inv_n_orders",
+n_orders = c1.slider("Number of random orders R", 5, 200, DEFAULT_ORDERS, step=5, key="inv_n_orders",
                      help="Each order is a uniformly random permutation of the points.")
-seed = int(c2.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="inv_seed",
+seed = int(c2.number_input("Seed", min_value=0, max_value=2**31 - 1, value=DEFAULT_SEED, step=1, key="inv_seed",
                            help="Seed of the numpy Generator that draws the orders."))
 
 truth_known = ds.labels is not None and len(ds.labels) == N
-SCORED = {"truth": "the true labels", "GFNCP": "GFNCP's greedy clustering", "NCP": "NCP's greedy clustering"}
 scored = c3.radio(
     "Clustering scored in every order", [k for k in SCORED if truth_known or k != "truth"],
     format_func=SCORED.get, key="inv_scored",
@@ -73,75 +58,26 @@ scored = c3.radio(
          "A model's greedy clustering is its answer in the original order: usually a clustering it finds "
          "likely, whose probability need not move like that of the truth.")
 
-orders = inv.random_orders(N, n_orders, seed)
-identity = np.arange(N)
 models = {"GFNCP": gfn, "NCP": ncp}
+study = OrderStudy(ds.key, models, X, np.asarray(ds.labels) if truth_known else None, n_orders, seed, scored)
+orders = study.orders
 
-# -- all model calls: cached per (model, task, chunk), on two threads, with a progress bar.
-# Two models' calls overlap well only when one of them is a teacher-forced pass ("fixed": a
-# few large kernels, which release the GIL) and the other a greedy loop (thousands of small
-# ops, bound by Python and the GIL); two greedy loops side by side run no faster than one
-# after the other. So the queue pairs them: fixed, greedy, fixed, greedy. The greedy calls
-# of chunk 0 also decode the original order (row 0), at ~2% of their cost. When the scored
-# clustering is a model's greedy answer in the original order, one short call for that comes
-# first and the fixed calls wait for it.
-fixed_key = "truth" if scored == "truth" else f"greedy:{models[scored].name}"
-fixed = np.asarray(ds.labels) if scored == "truth" else None
-chunks = range(0, n_orders, CHUNK)
-queue = [(name, task, c) for c in chunks for name in models for task in ("fixed", "greedy")]
-if scored == "truth":
-    first_jobs, later_jobs = queue, []
-else:
-    first_jobs = [(scored, "original", 0), (scored, "greedy", 0)]
-    later_jobs = [job for job in queue if job not in first_jobs]
-n_jobs = len(first_jobs) + len(later_jobs)
-
-
-def _run(job):
-    name, task, c = job
-    if task == "original":
-        return _greedy_one(ds.key, models[name], X, identity, "original")
-    chunk_orders = orders[c:c + CHUNK]
-    if task == "greedy" and c == 0:
-        chunk_orders = np.vstack([identity, chunk_orders])
-    return _task(ds.key, models[name].name, task, n_orders, seed, c, fixed_key,
-                 models[name], X, chunk_orders, fixed if task == "fixed" else None)
-
-
+# -- all model calls: cached per (model, task, chunk), on two threads, with a progress bar
+# (gfncp/ui/studies.py; the prefetcher may have run some of them already).
 try:
     bar = st.progress(0.0, text=f"Running both models under {n_orders} orders…")
-    done: dict = {}
-    ctx = get_script_run_ctx()
-    with ThreadPoolExecutor(max_workers=2, initializer=lambda: add_script_run_ctx(threading.current_thread(), ctx)) as pool:
-        running = {pool.submit(_run, job): job for job in first_jobs}
-        while running:
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
-            for fut in finished:
-                job = running.pop(fut)
-                done[job] = fut.result()
-                if job[1] == "original":
-                    fixed = done[job]
-                    running.update({pool.submit(_run, j): j for j in later_jobs})
-                bar.progress(len(done) / n_jobs, text=f"Running both models under {n_orders} orders… "
-                                                       f"({len(done)}/{n_jobs})")
+    done = study.run(threads=2, ctx=get_script_run_ctx(), on_done=lambda k, total: bar.progress(
+        k / total, text=f"Running both models under {n_orders} orders… ({k}/{total})"))
     bar.empty()
 except (ValueError, RuntimeError) as err:
     st.error(f"The models could not run on this data set: {err}")
     st.stop()
-
-
-def _results(name, task):
-    """The chunks' results in order; the greedy ones without the original order's row."""
-    parts = [done[(name, task, c)] for c in chunks]
-    if task == "greedy":
-        parts[0] = {key: value[1:] for key, value in parts[0].items()}
-    return parts
-
+fixed = study.fixed
 
 original = {name: done[(name, "greedy", 0)]["labels"][0] for name in models}
 if scored != "truth":
     original[scored] = fixed             # the very clustering the orders are scored on
-results = {(name, task): _results(name, task) for name in models for task in ("greedy", "fixed")}
+results = {(name, task): study.results(done, name, task) for name in models for task in ("greedy", "fixed")}
 if scored == "truth":
     fixed_text = f"the true clustering of the data ({int(fixed.max()) + 1} clusters)"
 else:
@@ -233,7 +169,7 @@ if count == 0:
 else:
     order = inv.one_order(N, seed, count)
     try:
-        shuffled = {name: _greedy_one(ds.key, m, X, order, f"shuffle:{seed}:{count}") for name, m in models.items()}
+        shuffled = {name: study.greedy_one(name, order, f"shuffle:{seed}:{count}") for name in models}
     except (ValueError, RuntimeError) as err:
         st.error(f"The models could not run on this order: {err}")
         st.stop()

@@ -13,6 +13,7 @@ from gfncp import posterior as post
 from gfncp import references as refs
 from gfncp.figures import uncertainty as figs
 from gfncp.ui.state import current_pair, get_dataset, models_or_stop, projection
+from gfncp.ui.studies import DEFAULT_SAMPLES, REFERENCES, posterior_summary
 
 PLOT_CONFIG = {"displaylogo": False}
 HEATMAP_MAX = 300          # larger sets: an evenly spaced subset (a 440-px panel has no room for more rows)
@@ -28,18 +29,6 @@ COLOURINGS = {
 
 
 # -- cached computations (keyed by data set, model and parameters; models and arrays unhashed)
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def _posterior(data_key: str, model_name: str, n_samples: int, seed: int, reference: str, _model, _X):
-    t0 = time.perf_counter()
-    samples = _model.sample(_X, n_samples, seed)
-    ref = _model.greedy(_X) if reference == "greedy" else None
-    t1 = time.perf_counter()
-    summary = post.summarize(samples.labels, samples.log_prob, reference=ref)
-    t2 = time.perf_counter()
-    summary.coassignment = summary.coassignment.astype(np.float32)   # half the memory in the cache
-    return summary, t1 - t0, t2 - t1
-
 
 def _projection(data_key: str, method: str, n_neighbors: int, min_dist: float, X):
     """2-D view of the set, cached per data set and parameters (shared with the other pages)."""
@@ -104,12 +93,12 @@ st.caption(f"Data: **{ds.name}** · {N} points in {ds.dim}-D · model **{gfn.nam
            + (f" (input mapped to {gfn.dim}-D)" if ds.dim != gfn.dim else ""))
 
 c1, c2, c3, c4 = st.columns([2, 1, 2, 2])
-n_samples = c1.select_slider("Posterior samples S", options=[10, 20, 50, 100, 200, 500], value=100, key="unc_S",
+n_samples = c1.select_slider("Posterior samples S", options=[10, 20, 50, 100, 200, 500], value=DEFAULT_SAMPLES, key="unc_S",
                              help="Ancestral samples from the model's sequential policy (all equally weighted).")
 seed = int(c2.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="unc_seed"))
-ref_mode = c3.radio("Reference clustering", ["most probable sample", "greedy"], key="unc_ref", horizontal=True,
+ref_mode = c3.radio("Reference clustering", list(REFERENCES), key="unc_ref", horizontal=True,
                     help="The clustering that per-point uncertainty is expressed against.")
-ref_key = "greedy" if ref_mode == "greedy" else "mode"
+ref_key = REFERENCES[ref_mode]
 with_ncp = c4.checkbox("Also sample NCP for comparison", value=False, key="unc_ncp")
 
 if N > 1000:
@@ -120,7 +109,7 @@ results = {}
 try:
     for name, model in models.items():
         with st.spinner(f"Drawing {n_samples} clusterings from {name}…"):
-            results[name] = _posterior(ds.key, model.name, n_samples, seed, ref_key, model, X_in)
+            results[name] = posterior_summary(ds.key, model.name, n_samples, seed, ref_key, model, X_in)
 except (ValueError, RuntimeError) as err:
     st.error(f"The model could not run on this data set: {err}")
     st.stop()

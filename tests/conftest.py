@@ -13,15 +13,23 @@ dev_models_dir (session)
 _clear_streamlit_caches (autouse)
     Clears st.cache_data / st.cache_resource after every test that imported Streamlit, so
     AppTests do not see each other's cached results or models.
+
+GFNCP_PREFETCH=0 (set here for the whole session)
+    AppTests run the app in this process: the background prefetcher (gfncp/ui/prefetch.py)
+    would keep computing after a test ends, into the next test's caches. Its own tests switch
+    it on; the browser tests' server runs the app as users get it (tests/browser/conftest.py).
 """
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+
+os.environ["GFNCP_PREFETCH"] = "0"
 
 MODEL_NAMES = ("gfncp-mog2d", "ncp-mog2d", "gfncp-mog16d", "ncp-mog16d", "gfncp-digits", "ncp-digits")
 

@@ -111,7 +111,7 @@ def _health(base_url: str) -> str | None:
 def app_server(dev_models_dir):
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
-    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1", GFNCP_PREFETCH="1")   # the app as users get it
     env.pop("STREAMLIT_SERVER_PORT", None)
     log = tempfile.TemporaryFile(mode="w+b")  # stdout+stderr: a pipe could fill up and block
     cmd = [

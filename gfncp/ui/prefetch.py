@@ -1,0 +1,113 @@
+"""Compute the heavy pages' results for a new data set in the background.
+
+Order invariance (2 models x 50 orders) and Uncertainty (100 samples) take ~3 s and ~1.5 s of
+model time at N = 500, on a machine where the whole app shares two cores. Once a page has
+rendered with a data set the heavy pages have not seen, one background thread per session runs
+their work with the session's current settings (the pages' defaults until a user changes them),
+Order invariance first, through the same cached functions the pages call (gfncp/ui/studies.py).
+A user who looks at the data for a few seconds then finds both pages ready; one who clicks at
+once waits only for what is left, because a page asking for a result still being computed waits
+for it instead of computing it again (Streamlit's per-key cache lock).
+
+One thread, not two: the pages' own work and the browser keep the other core. A thread whose
+data set is no longer the session's current one stops before its next model call. Sets larger
+than MAX_POINTS are left to the pages (their work is minutes, and a user who asks for them
+expects to wait). Set GFNCP_PREFETCH=0 to switch it off (the AppTest suite does, to keep its
+tests independent; the browser tests run the app as users get it).
+"""
+from __future__ import annotations
+
+import os
+import threading
+
+import numpy as np
+import streamlit as st
+from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
+
+from .studies import DEFAULT_ORDERS, DEFAULT_SAMPLES, DEFAULT_SEED, REFERENCES, OrderStudy, posterior_summary
+
+MAX_POINTS = 1000
+
+_lock = threading.Lock()
+_current: dict[str, str] = {}                 # session id -> key of the set its thread works for
+_threads: dict[str, threading.Thread] = {}    # session id -> its latest prefetch thread
+
+
+def enabled() -> bool:
+    return os.environ.get("GFNCP_PREFETCH", "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+def _settings(truth_known: bool) -> dict:
+    """The heavy pages' settings as the session has them (widget values), else the defaults."""
+    ss = st.session_state
+    scored = ss.get("inv_scored", "truth" if truth_known else "GFNCP")
+    if scored == "truth" and not truth_known:
+        scored = "GFNCP"
+    return dict(
+        n_orders=int(ss.get("inv_n_orders", DEFAULT_ORDERS)), order_seed=int(ss.get("inv_seed", DEFAULT_SEED)),
+        scored=scored, n_samples=int(ss.get("unc_S", DEFAULT_SAMPLES)), sample_seed=int(ss.get("unc_seed", 0)),
+        reference=REFERENCES.get(ss.get("unc_ref"), "mode"), with_ncp=bool(ss.get("unc_ncp", False)),
+    )
+
+
+def prefetch_heavy_pages(ds, gfn, ncp, X: np.ndarray) -> threading.Thread | None:
+    """Start the background thread for data set `ds` (models gfn, ncp; X in their input space)
+    unless it is off, the set is too small or too large, or this session already has one for
+    the same set and settings. Call from a script run, after the page has rendered."""
+    ctx = get_script_run_ctx()
+    if not enabled() or ctx is None or not 2 <= len(X) <= MAX_POINTS:
+        return None
+    truth = np.asarray(ds.labels) if ds.labels is not None and len(ds.labels) == len(X) else None
+    settings = _settings(truth is not None)
+    key = f"{ds.key}|{gfn.name}|{ncp.name}|{sorted(settings.items())}"
+    session = ctx.session_id
+    with _lock:
+        if _current.get(session) == key:
+            return None
+        _current[session] = key
+        previous = _threads.get(session)
+
+    def stale() -> bool:
+        return _current.get(session) != key
+
+    def work():
+        if previous is not None:
+            previous.join()        # it stops before its next call: one thread's work at a time
+        s = settings
+        study = OrderStudy(ds.key, {"GFNCP": gfn, "NCP": ncp}, X, truth, s["n_orders"], s["order_seed"], s["scored"])
+        study.run(threads=1, should_stop=stale)
+        for model in (gfn, ncp) if s["with_ncp"] else (gfn,):
+            if stale():
+                return
+            posterior_summary(ds.key, model.name, s["n_samples"], s["sample_seed"], s["reference"], model, X)
+
+    thread = threading.Thread(target=_quietly(work), name=f"gfncp-prefetch-{session[:8]}", daemon=True)
+    add_script_run_ctx(thread, ctx)
+    with _lock:
+        _threads[session] = thread
+    thread.start()
+    return thread
+
+
+def _quietly(fn):
+    """A failure here (a set the models cannot take) is the page's to report, when it runs."""
+    def run():
+        try:
+            fn()
+        except Exception:    # noqa: BLE001 - the page recomputes and shows the error itself
+            pass
+    return run
+
+
+def prefetch_current_set() -> threading.Thread | None:
+    """prefetch_heavy_pages for the session's current data set and model pair (nothing when the
+    models are missing or cannot take the set: the pages say so)."""
+    from .state import current_models, get_dataset, model_input
+
+    try:
+        ds = get_dataset()
+        gfn, ncp = current_models(ds)
+        X = model_input(ds)
+    except (FileNotFoundError, ValueError):
+        return None
+    return prefetch_heavy_pages(ds, gfn, ncp, X)

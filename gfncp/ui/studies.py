@@ -1,0 +1,158 @@
+"""The two heavy pages' model work, cached per data set: shared by the pages and the prefetcher.
+
+Order invariance runs both models under R random orders; Uncertainty draws S clusterings from
+GFNCP (and NCP on request). At N = 500 each takes seconds, so besides the pages themselves the
+prefetcher (gfncp/ui/prefetch.py) runs their current settings in the background as soon as a
+data set is chosen. Both go through the same st.cache_data functions below: a page that asks
+for a result the prefetcher is still computing waits for it (Streamlit holds one lock per
+cache key) instead of computing it twice.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import streamlit as st
+from streamlit.runtime.scriptrunner import add_script_run_ctx
+
+from .. import invariance as inv
+from .. import posterior as post
+
+# -- order invariance --------------------------------------------------------------------------
+
+CHUNK = 50                 # orders per model call (each call batches its orders)
+DEFAULT_ORDERS = 50
+DEFAULT_SEED = 0
+SCORED = {"truth": "the true labels", "GFNCP": "GFNCP's greedy clustering", "NCP": "NCP's greedy clustering"}
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _order_task(data_key: str, model_name: str, task: str, n_orders: int, seed: int, chunk: int, fixed_key: str,
+                _model, _X, _orders, _labels):
+    """One cached batch of model calls; the key is (data, model, task, R, seed, chunk, clustering)."""
+    return inv.run_task(_model, task, _X, _orders, _labels)
+
+
+@dataclass
+class OrderStudy:
+    """Both models under R random orders of one data set (the Order-invariance page's work).
+
+    Jobs are (model name, task, first order of the chunk): task "greedy" decodes a chunk of
+    orders (chunk 0 also the original order, as its row 0), "fixed" scores the fixed
+    clustering under them, "original" decodes the original order alone (needed first when the
+    scored clustering is a model's greedy answer).
+    """
+
+    data_key: str
+    models: dict                  # {"GFNCP": Clusterer, "NCP": Clusterer}
+    X: np.ndarray                 # (N, model dim)
+    truth: np.ndarray | None      # canonical labels, or None
+    n_orders: int = DEFAULT_ORDERS
+    seed: int = DEFAULT_SEED
+    scored: str = "truth"         # a key of SCORED
+    orders: np.ndarray = field(init=False)
+    fixed: np.ndarray | None = field(init=False)
+
+    def __post_init__(self):
+        if self.scored == "truth" and self.truth is None:
+            raise ValueError("The true labels can only be scored when the data set has them.")
+        self.orders = inv.random_orders(len(self.X), self.n_orders, self.seed)
+        self.fixed = np.asarray(self.truth) if self.scored == "truth" else None
+
+    @property
+    def fixed_key(self) -> str:
+        return "truth" if self.scored == "truth" else f"greedy:{self.models[self.scored].name}"
+
+    @property
+    def chunks(self) -> range:
+        return range(0, self.n_orders, CHUNK)
+
+    # Two models' calls overlap well on two threads only when one of them is a teacher-forced
+    # pass ("fixed": a few large kernels, which release the GIL) and the other a greedy loop
+    # (thousands of small ops, bound by Python and the GIL); two greedy loops side by side run
+    # no faster than one after the other. So the queue pairs them: fixed, greedy, fixed, greedy.
+    def jobs(self) -> tuple[list, list]:
+        """(jobs that can start at once, jobs that need the fixed clustering first)."""
+        queue = [(name, task, c) for c in self.chunks for name in self.models for task in ("fixed", "greedy")]
+        if self.scored == "truth":
+            return queue, []
+        first = [(self.scored, "original", 0), (self.scored, "greedy", 0)]
+        return first, [job for job in queue if job not in first]
+
+    def run_job(self, job):
+        name, task, c = job
+        model = self.models[name]
+        if task == "original":
+            return self.greedy_one(name, np.arange(len(self.X)), "original")
+        chunk_orders = self.orders[c:c + CHUNK]
+        if task == "greedy" and c == 0:
+            chunk_orders = np.vstack([np.arange(len(self.X)), chunk_orders])
+        return _order_task(self.data_key, model.name, task, self.n_orders, self.seed, c, self.fixed_key,
+                           model, self.X, chunk_orders, self.fixed if task == "fixed" else None)
+
+    def greedy_one(self, name: str, order, tag: str) -> np.ndarray:
+        """Greedy clustering under one order; `tag` names it ("original", "shuffle:<seed>:<i>")."""
+        model = self.models[name]
+        return _order_task(self.data_key, model.name, "greedy", 1, 0, 0, f"one:{tag}",
+                           model, self.X, np.asarray(order)[None, :], None)["labels"][0]
+
+    def run(self, threads: int = 2, ctx=None, on_done: Callable[[int, int], None] | None = None,
+            should_stop: Callable[[], bool] | None = None) -> dict:
+        """Every job, on `threads` threads -> {job: result}. on_done(done, total) after each job;
+        should_stop() is asked before each job starts (the prefetcher stops when its set is stale)."""
+        first, later = self.jobs()
+        total, done = len(first) + len(later), {}
+        init = None if ctx is None else (lambda: add_script_run_ctx(threading.current_thread(), ctx))
+
+        def call(job):
+            if should_stop is not None and should_stop():
+                return None
+            return self.run_job(job)
+
+        with ThreadPoolExecutor(max_workers=threads, initializer=init) as pool:
+            running = {pool.submit(call, job): job for job in first}
+            while running:
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    job = running.pop(fut)
+                    result = fut.result()
+                    if result is None:
+                        continue
+                    done[job] = result
+                    if job[1] == "original":
+                        self.fixed = result
+                        running.update({pool.submit(call, j): j for j in later})
+                    if on_done is not None:
+                        on_done(len(done), total)
+        return done
+
+    def results(self, done: dict, name: str, task: str) -> list[dict]:
+        """One model's chunks for one task, in order; the greedy ones without the original row."""
+        parts = [done[(name, task, c)] for c in self.chunks]
+        if task == "greedy":
+            parts[0] = {key: value[1:] for key, value in parts[0].items()}
+        return parts
+
+
+# -- uncertainty -------------------------------------------------------------------------------
+
+DEFAULT_SAMPLES = 100
+REFERENCES = {"most probable sample": "mode", "greedy": "greedy"}
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def posterior_summary(data_key: str, model_name: str, n_samples: int, seed: int, reference: str, _model, _X):
+    """S ancestral samples of one model and their summary (per point, per pair, K), with the
+    seconds spent sampling and summarising. reference: "mode" or "greedy"."""
+    t0 = time.perf_counter()
+    samples = _model.sample(_X, n_samples, seed)
+    ref = _model.greedy(_X) if reference == "greedy" else None
+    t1 = time.perf_counter()
+    summary = post.summarize(samples.labels, samples.log_prob, reference=ref)
+    t2 = time.perf_counter()
+    summary.coassignment = summary.coassignment.astype(np.float32)   # half the memory in the cache
+    return summary, t1 - t0, t2 - t1
