@@ -360,6 +360,9 @@ def main(argv=None):
     p.add_argument("--fm-warmup", type=float, default=None, help="share of iterations before FM ramps in")
     p.add_argument("--h-dim", type=int, default=None, help="width of the point encodings h, q (network)")
     p.add_argument("--g-dim", type=int, default=None, help="output width of the cluster network g (network)")
+    p.add_argument("--hidden", type=int, default=None,
+                   help="hidden width of every MLP (network; the inference loop pays for it per option row)")
+    p.add_argument("--depth", type=int, default=None, help="Linear layers per MLP (network; paid per option row)")
     p.add_argument("--init-from", default=None, help="fine-tune from this run's checkpoint.pt")
     p.add_argument("--run-name", default=None, help="run directory name (default: the model name)")
     p.add_argument("--seed", type=int, default=None)
@@ -380,9 +383,10 @@ def main(argv=None):
         if getattr(a, key) is not None:
             cfg.weights = replace(cfg.weights, **{key: getattr(a, key)})
     cfg.paired_orders = bool(a.paired_orders or (a.order or 0) > 0)
-    # Widths the inference loop never pays for per option row: h and q enter through per-point
-    # and per-step terms, and g's output is folded into the head's first layer.
-    for key in ("h_dim", "g_dim"):
+    # h_dim and g_dim are widths the inference loop never pays for per option row (h and q enter
+    # through per-point and per-step terms, g's output is folded into the head's first layer);
+    # hidden and depth it pays for in every row (README, "Performance").
+    for key in ("h_dim", "g_dim", "hidden", "depth"):
         if getattr(a, key) is not None:
             cfg.network = replace(cfg.network, **{key: getattr(a, key)})
     run_dir = Path(a.out) / (a.run_name or cfg.name)

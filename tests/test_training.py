@@ -63,6 +63,13 @@ def test_cli_network_widths_reach_the_saved_model(tmp_path, monkeypatch):
     assert card["network"]["h_dim"] == 40 and card["network"]["g_dim"] == 24
     assert card["network"]["hidden"] == preset("tiny", "ncp").network.hidden
     assert "--h-dim 40 --g-dim 24" in card["command"]
+    train_module.main(["--preset", "tiny", "--model", "ncp", "--iters", "2", "--hidden", "20", "--depth", "5",
+          "--run-name", "deep", "--out", str(tmp_path / "runs"), "--no-progress", "--export"])
+    card = json.loads((tmp_path / "models" / "ncp-tiny.json").read_text())
+    assert (card["network"]["hidden"], card["network"]["depth"]) == (20, 5)
+    assert card["network"]["h_dim"] == preset("tiny", "ncp").network.h_dim
+    net, _ = registry.load_network("ncp-tiny")
+    assert len(net.head_mlp) == 2 * 5 - 1 and net.head_mlp[0].out_features == 20
 
 
 def test_policy_samples_are_canonical_and_train_the_flows(tmp_path):
