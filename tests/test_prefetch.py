@@ -135,3 +135,22 @@ def test_order_study_jobs_and_results(dev_models_dir):
         np.testing.assert_array_equal(greedy[r], models["NCP"].greedy(X, order=order))
     fixed_lq = np.concatenate([r["log_q"] for r in study.results(done, "NCP", "fixed")])
     np.testing.assert_allclose(fixed_lq, models["NCP"].log_prob_orders(X, original, study.orders), atol=1e-4)
+
+
+def test_order_study_leaves_jobs_another_thread_computes_for_last(dev_models_dir):
+    import gfncp
+    from gfncp.ui import studies
+
+    X, y = gfncp.data.make_mog(20, 2, seed=4)
+    models = {"GFNCP": gfncp.load_pretrained("gfncp-mog2d"), "NCP": gfncp.load_pretrained("ncp-mog2d")}
+    study = studies.OrderStudy("in-flight-test", models, X, y, n_orders=5, seed=0, scored="truth")
+    queue, _ = study.jobs()
+    assert queue == [("GFNCP", "fixed", 0), ("GFNCP", "greedy", 0), ("NCP", "fixed", 0), ("NCP", "greedy", 0)]
+    busy = study.job_key(queue[0])
+    studies._in_flight.add(busy)            # as if the prefetcher were computing GFNCP's fixed call
+    try:
+        done = study.run(threads=1)
+    finally:
+        studies._in_flight.discard(busy)
+    assert list(done) == queue[1:] + queue[:1]
+    assert not studies._in_flight

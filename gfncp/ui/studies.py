@@ -37,6 +37,12 @@ def _order_task(data_key: str, model_name: str, task: str, n_orders: int, seed: 
     return inv.run_task(_model, task, _X, _orders, _labels)
 
 
+# Jobs some thread is computing right now (the page's pool or the prefetcher), by cache key: a
+# run starts the others first, so that it does not sit waiting on a lock while work is left.
+_in_flight: set = set()
+_in_flight_lock = threading.Lock()
+
+
 @dataclass
 class OrderStudy:
     """Both models under R random orders of one data set (the Order-invariance page's work).
@@ -83,7 +89,21 @@ class OrderStudy:
         first = [(self.scored, "original", 0), (self.scored, "greedy", 0)]
         return first, [job for job in queue if job not in first]
 
+    def job_key(self, job) -> tuple:
+        name, task, c = job
+        return (self.data_key, self.models[name].name, task, self.n_orders, self.seed, c, self.fixed_key)
+
     def run_job(self, job):
+        key = self.job_key(job)
+        with _in_flight_lock:
+            _in_flight.add(key)
+        try:
+            return self._run_job(job)
+        finally:
+            with _in_flight_lock:
+                _in_flight.discard(key)
+
+    def _run_job(self, job):
         name, task, c = job
         model = self.models[name]
         if task == "original":
@@ -113,8 +133,21 @@ class OrderStudy:
                 return None
             return self.run_job(job)
 
+        pending = list(first)
         with ThreadPoolExecutor(max_workers=threads, initializer=init) as pool:
-            running = {pool.submit(call, job): job for job in first}
+            running: dict = {}
+
+            def fill():
+                # A job is picked when a worker is free, not queued up front: the one picked is the
+                # first in queue order that no other thread (the page's, the prefetcher's) is
+                # computing at that moment; waiting on that one's cache lock would idle a worker.
+                while len(running) < threads and pending:
+                    with _in_flight_lock:
+                        i = next((i for i, j in enumerate(pending) if self.job_key(j) not in _in_flight), 0)
+                    job = pending.pop(i)
+                    running[pool.submit(call, job)] = job
+
+            fill()
             while running:
                 finished, _ = wait(running, return_when=FIRST_COMPLETED)
                 for fut in finished:
@@ -125,9 +158,10 @@ class OrderStudy:
                     done[job] = result
                     if job[1] == "original":
                         self.fixed = result
-                        running.update({pool.submit(call, j): j for j in later})
+                        pending.extend(later)
                     if on_done is not None:
                         on_done(len(done), total)
+                fill()
         return done
 
     def results(self, done: dict, name: str, task: str) -> list[dict]:
