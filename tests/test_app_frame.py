@@ -284,3 +284,40 @@ def test_leaving_pages_folder_mode_reruns_once():
     assert at.session_state["runs"] == 2
     at.run()
     assert at.session_state["runs"] == 3
+
+
+FRESH_PROCESS_PAGES = """
+import sys, threading
+from streamlit.testing.v1 import AppTest
+assert "pandas" not in sys.modules
+first = AppTest.from_file("app.py", default_timeout=120)
+first.run()                     # the first page of a fresh process starts the warm-up thread
+failures = [str(first.exception)] if first.exception else []
+pandas = sys.modules.get("pandas")             # the warm-up must not be the one importing it
+if pandas is None or not hasattr(pandas, "Series"):
+    failures.append("pandas is not fully imported when the warm-up thread starts")
+warm_up = [t for t in threading.enumerate() if t.name == "gfncp-warm-up"]
+assert warm_up, "no warm-up thread"
+runs = 0
+while warm_up[0].is_alive() or runs < 2:      # draw figures for as long as the warm-up imports
+    at = AppTest.from_file("pages/about.py", default_timeout=120)
+    at.run()
+    runs += 1
+    if at.exception:
+        failures.append(at.exception[0].message)
+print("RUNS:", runs, "FAILURES:", failures)
+sys.exit(1 if failures else 0)
+"""
+
+
+def test_pages_right_after_a_fresh_start_do_not_race_the_warm_up(dev_models_dir):
+    """In a fresh process the warm-up thread imports scikit-learn, which imports pandas; a page
+    drawing a plotly figure meanwhile once met a half-imported pandas (gfncp/ui/warm_up.py)."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, GFNCP_PREFETCH="0", GFNCP_MODELS_DIR=str(dev_models_dir))
+    out = subprocess.run([sys.executable, "-c", FRESH_PROCESS_PAGES], cwd=REPO, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-3000:]

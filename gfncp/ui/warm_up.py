@@ -39,7 +39,16 @@ def _warm() -> None:
 
 @st.cache_resource(show_spinner=False)
 def start_warm_up() -> threading.Thread:
-    """Start the warm-up thread (first call in the process); later calls return it."""
+    """Start the warm-up thread (first call in the process); later calls return it.
+
+    pandas is imported here, in the calling script thread, before the thread starts: scikit-learn
+    imports it, and plotly's validators look pandas up in sys.modules without importing it. While
+    the warm-up thread was half-way through importing pandas, a page building a figure in another
+    session found the half-initialised module and failed ("partially initialized module 'pandas'
+    has no attribute 'Series'"; seen in AppTest running the About page right after app.py).
+    """
+    import pandas  # noqa: F401  (see above)
+
     thread = threading.Thread(target=_warm, name="gfncp-warm-up", daemon=True)
     thread.start()
     return thread
