@@ -98,7 +98,7 @@ def test_prefetch_is_off_when_disabled_or_the_set_is_too_large(monkeypatch, dev_
     import gfncp
 
     X, y = gfncp.data.make_mog(50, 2, seed=0)
-    assert prefetch.prefetch_heavy_pages(None, None, None, X) is None
+    assert prefetch.prefetch_heavy_pages(None, None, None, lambda: X) is None
 
 
 def test_order_study_stops_before_any_call_when_stale(dev_models_dir, monkeypatch):

@@ -18,8 +18,10 @@ tests independent; the browser tests run the app as users get it).
 """
 from __future__ import annotations
 
+import logging
 import os
 import threading
+from typing import Callable
 
 import numpy as np
 import streamlit as st
@@ -51,14 +53,15 @@ def _settings(truth_known: bool) -> dict:
     )
 
 
-def prefetch_heavy_pages(ds, gfn, ncp, X: np.ndarray) -> threading.Thread | None:
-    """Start the background thread for data set `ds` (models gfn, ncp; X in their input space)
-    unless it is off, the set is too small or too large, or this session already has one for
-    the same set and settings. Call from a script run, after the page has rendered."""
+def prefetch_heavy_pages(ds, gfn, ncp, model_input: Callable[[], np.ndarray]) -> threading.Thread | None:
+    """Start the background thread for data set `ds` (models gfn, ncp; model_input() gives the
+    set in their input space) unless it is off, the set is too small or too large, or this
+    session already has one for the same set and settings. Call from a script run, after the
+    page has rendered: it runs at the end of every run, so it maps the set only when it starts."""
     ctx = get_script_run_ctx()
-    if not enabled() or ctx is None or not 2 <= len(X) <= MAX_POINTS:
+    if not enabled() or ctx is None or not 2 <= ds.n <= MAX_POINTS:
         return None
-    truth = np.asarray(ds.labels) if ds.labels is not None and len(ds.labels) == len(X) else None
+    truth = np.asarray(ds.labels) if ds.labels is not None and len(ds.labels) == ds.n else None
     settings = _settings(truth is not None)
     key = f"{ds.key}|{gfn.name}|{ncp.name}|{sorted(settings.items())}"
     session = ctx.session_id
@@ -67,6 +70,10 @@ def prefetch_heavy_pages(ds, gfn, ncp, X: np.ndarray) -> threading.Thread | None
             return None
         _current[session] = key
         previous = _threads.get(session)
+    try:
+        X = model_input()
+    except ValueError:           # a set the models cannot take: the pages say so
+        return None
 
     def stale() -> bool:
         return _current.get(session) != key
@@ -91,24 +98,24 @@ def prefetch_heavy_pages(ds, gfn, ncp, X: np.ndarray) -> threading.Thread | None
 
 
 def _quietly(fn):
-    """A failure here (a set the models cannot take) is the page's to report, when it runs."""
+    """A failure here is the page's to report when it runs (it recomputes what is missing); the
+    server log keeps the traceback."""
     def run():
         try:
             fn()
-        except Exception:    # noqa: BLE001 - the page recomputes and shows the error itself
-            pass
+        except Exception:    # noqa: BLE001
+            logging.getLogger(__name__).warning("background prefetch failed", exc_info=True)
     return run
 
 
 def prefetch_current_set() -> threading.Thread | None:
     """prefetch_heavy_pages for the session's current data set and model pair (nothing when the
-    models are missing or cannot take the set: the pages say so)."""
+    models are missing: the pages say so)."""
     from .state import current_models, get_dataset, model_input
 
+    ds = get_dataset()
     try:
-        ds = get_dataset()
         gfn, ncp = current_models(ds)
-        X = model_input(ds)
-    except (FileNotFoundError, ValueError):
+    except FileNotFoundError:
         return None
-    return prefetch_heavy_pages(ds, gfn, ncp, X)
+    return prefetch_heavy_pages(ds, gfn, ncp, lambda: model_input(ds))
