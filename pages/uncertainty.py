@@ -10,15 +10,14 @@ import pandas as pd
 import streamlit as st
 
 from gfncp import posterior as post
-from gfncp import references as refs
 from gfncp.figures import uncertainty as figs
 from gfncp.ui.state import current_pair, get_dataset, models_or_stop, projection
-from gfncp.ui.studies import DEFAULT_SAMPLES, REFERENCES, posterior_summary
+from gfncp.ui.studies import (DEFAULT_BURN_IN, DEFAULT_SAMPLES, DEFAULT_SWEEPS, GIBBS_AUTO_N, REFERENCES, baseline,
+                               clamp_burn_in, exact_posterior, gibbs_run, kmeans_k, mixture_references_apply,
+                               model_exact, posterior_summary)
 
 PLOT_CONFIG = {"displaylogo": False}
 HEATMAP_MAX = 300          # larger sets: an evenly spaced subset (a 440-px panel has no room for more rows)
-GIBBS_AUTO_N = 200         # larger sets: Gibbs runs on request
-PRIOR = dict(alpha=0.7, sigma=1.0, lam=10.0)
 N_GALLERY = 8
 COLOURINGS = {
     "entropy": "Entropy",
@@ -35,33 +34,6 @@ def _projection(data_key: str, method: str, n_neighbors: int, min_dist: float, X
     t0 = time.perf_counter()
     P = projection(data_key, X, method=method, seed=0, n_neighbors=n_neighbors, min_dist=min_dist)
     return np.asarray(P, dtype=float)[:, :2], time.perf_counter() - t0
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def _exact(data_key: str, _X):
-    t0 = time.perf_counter()
-    dist = refs.exact_posterior(_X, **PRIOR)
-    return dist, time.perf_counter() - t0
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def _model_exact(data_key: str, model_name: str, _model, _X):
-    t0 = time.perf_counter()
-    dist = post.model_partition_distribution(_model, _X)
-    return dist, time.perf_counter() - t0
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def _gibbs(data_key: str, n_sweeps: int, burn_in: int, seed: int, _X):
-    res = refs.gibbs(_X, **PRIOR, n_sweeps=n_sweeps, burn_in=burn_in, seed=seed)
-    return res, post.coassignment(res.samples), post.k_posterior(res.samples)
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def _baseline(data_key: str, method: str, n_clusters, seed: int, _X):
-    if method == "kmeans":
-        return refs.kmeans(_X, n_clusters, seed=seed)
-    return refs.dpgmm(_X, alpha=PRIOR["alpha"], seed=seed)
 
 
 def _fmt_q(log_q: float) -> str:
@@ -261,7 +233,7 @@ st.caption("Colours are matched to the reference clustering: the same colour is 
 
 # -- 4. against the truth ---------------------------------------------------------------------------
 st.header("4 · Against the truth")
-is_mog = pair != "digits" and ds.source != "digits"
+is_mog = mixture_references_apply(pair, ds.source)
 truth = np.asarray(ds.labels) if ds.labels is not None and len(ds.labels) == N else None
 table_labels: dict[str, np.ndarray] = {}
 table_seconds: dict[str, float] = {}
@@ -284,11 +256,11 @@ else:
         exact = None
         try:
             with st.spinner("Enumerating every partition (exact posterior and the models' q)…"):
-                exact, t_exact = _exact(ds.key, X_ref)
+                exact, t_exact = exact_posterior(ds.key, X_ref)
                 model_dists = {}
                 model_times = {}
                 for name, model in {"GFNCP": gfn, "NCP": ncp}.items():
-                    model_dists[name], model_times[name] = _model_exact(ds.key, model.name, model, X_in)
+                    model_dists[name], model_times[name] = model_exact(ds.key, model.name, model, X_in)
         except (ValueError, RuntimeError) as err:
             st.error(f"The exact comparison failed: {err}")
         if exact is not None:
@@ -335,10 +307,11 @@ else:
             "matrix is shown beside GFNCP's, in the same point order."
         )
         g1, g2, g3, _ = st.columns([1, 1, 1, 2], vertical_alignment="bottom")
-        sweeps = int(g1.number_input("Gibbs sweeps", min_value=20, max_value=2000, value=100, step=20,
+        sweeps = int(g1.number_input("Gibbs sweeps", min_value=20, max_value=2000, value=DEFAULT_SWEEPS, step=20,
                                      key="unc_sweeps"))
-        burn = int(g2.number_input("Burn-in sweeps", min_value=0, max_value=1000, value=20, step=10, key="unc_burn"))
-        burn = min(burn, sweeps - 1)
+        burn = int(g2.number_input("Burn-in sweeps", min_value=0, max_value=1000, value=DEFAULT_BURN_IN, step=10,
+                                   key="unc_burn"))
+        burn = clamp_burn_in(sweeps, burn)
         gibbs_key = (ds.key, sweeps, burn, seed)
         run_now = N <= GIBBS_AUTO_N or st.session_state.get("unc_gibbs_done") == gibbs_key
         if not run_now:
@@ -352,7 +325,7 @@ else:
             g = None
             try:
                 with st.spinner(f"Running collapsed Gibbs ({sweeps} sweeps over {N} points)…"):
-                    g, g_C, g_k = _gibbs(ds.key, sweeps, burn, seed, X_ref)
+                    g, g_C, g_k = gibbs_run(ds.key, sweeps, burn, seed, X_ref)
             except (ValueError, RuntimeError) as err:
                 st.error(f"The Gibbs sampler failed: {err}")
             if g is not None:
@@ -388,11 +361,11 @@ else:
 # classical baselines, for context (every data set)
 st.subheader("Classical clusterings, for context")
 k_known = truth is not None
-k_for_kmeans = int(truth.max()) + 1 if k_known else int(summary.reference.max()) + 1
+k_for_kmeans = kmeans_k(truth, summary.reference)
 try:
     with st.spinner("Fitting k-means and a Dirichlet-process GMM…"):
-        km = _baseline(ds.key, "kmeans", k_for_kmeans, seed, np.asarray(ds.X, dtype=float))
-        dp = _baseline(ds.key, "dpgmm", None, seed, np.asarray(ds.X, dtype=float))
+        km = baseline(ds.key, "kmeans", k_for_kmeans, seed, np.asarray(ds.X, dtype=float))
+        dp = baseline(ds.key, "dpgmm", None, seed, np.asarray(ds.X, dtype=float))
 except (ValueError, RuntimeError) as err:
     st.error(f"A baseline failed: {err}")
 else:

@@ -34,23 +34,36 @@ def prefetch_on(monkeypatch, dev_models_dir):
 
 
 def _no_model_calls(monkeypatch):
-    """From here on every model call fails: what a page shows must come from the cache."""
+    """From here on every model call, every model's exact q and every reference (exact posterior,
+    Gibbs, k-means, DP-GMM) fails: what a page shows must come from the cache."""
+    from gfncp import posterior, references
     from gfncp.clusterer import Clusterer
 
     def refuse(*args, **kwargs):
-        raise AssertionError("a model was called although the prefetcher had computed this")
+        raise AssertionError("computed again although the prefetcher had computed this")
 
     for method in ("greedy", "greedy_orders", "sample", "log_prob_orders", "flow_terms"):
         monkeypatch.setattr(Clusterer, method, refuse)
+    for function in ("exact_posterior", "gibbs", "kmeans", "dpgmm"):
+        monkeypatch.setattr(references, function, refuse)
+    monkeypatch.setattr(posterior, "model_partition_distribution", refuse)     # a model's exact q
 
 
-def test_heavy_pages_render_from_what_the_prefetcher_computed(prefetch_on, monkeypatch):
+@pytest.mark.parametrize("n_points", [None, 8])       # the default set (Gibbs), a tiny one (exact posterior)
+def test_heavy_pages_render_from_what_the_prefetcher_computed(prefetch_on, monkeypatch, n_points):
     from streamlit.testing.v1 import AppTest
 
-    from gfncp.ui.state import default_dataset
+    import gfncp
+    from gfncp.ui.state import Dataset, default_dataset
 
+    if n_points is None:
+        ds = default_dataset()
+    else:
+        X, y = gfncp.data.make_mog(n_points, 2, seed=3)
+        ds = Dataset(f"tiny set of {n_points}", X, y, "generated")
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=180)
-    at.run()                                              # the Data page, default set
+    at.session_state["dataset"] = ds
+    at.run()                                              # the Data page
     assert not at.exception
     assert _join_prefetch_threads() == 1
 
@@ -58,11 +71,13 @@ def test_heavy_pages_render_from_what_the_prefetcher_computed(prefetch_on, monke
     for page, heading in (("order_invariance.py", "1 · The probability of one clustering, order by order"),
                           ("uncertainty.py", "1 · How sure is the model about each point?")):
         page_test = AppTest.from_file(str(REPO / "pages" / page), default_timeout=180)
-        page_test.session_state["dataset"] = default_dataset()
+        page_test.session_state["dataset"] = ds
         page_test.run()
         assert not page_test.exception, page_test.exception
         assert not page_test.error, [e.value for e in page_test.error]
         assert heading in [h.value for h in page_test.header]
+    texts = " ".join(str(m.value) for m in page_test.markdown)
+    assert ("all 4,140 partitions" in texts) if n_points == 8 else ("collapsed Gibbs sampler" in texts)
 
 
 def test_prefetch_follows_the_session_settings_and_runs_once_per_set(prefetch_on):
@@ -98,7 +113,7 @@ def test_prefetch_is_off_when_disabled_or_the_set_is_too_large(monkeypatch, dev_
     import gfncp
 
     X, y = gfncp.data.make_mog(50, 2, seed=0)
-    assert prefetch.prefetch_heavy_pages(None, None, None, lambda: X) is None
+    assert prefetch.prefetch_heavy_pages(None, "mog2d", None, None, lambda: X) is None
 
 
 def test_order_study_stops_before_any_call_when_stale(dev_models_dir, monkeypatch):

@@ -1,8 +1,9 @@
 """Compute the heavy pages' results for a new data set in the background.
 
-Order invariance (2 models x 50 orders) and Uncertainty (100 samples) take ~3 s and ~1.5 s of
-model time at N = 500, on a machine where the whole app shares two cores. Once a page has
-rendered with a data set the heavy pages have not seen, one background thread per session runs
+Order invariance (2 models x 50 orders) and Uncertainty (100 samples, then its references: the
+exact posterior or Gibbs, k-means and a DP-GMM) take ~3 s and ~1.5-2 s at N = 500, on a machine
+where the whole app shares two cores. Once a page has rendered with a data set the heavy pages
+have not seen, one background thread per session runs
 their work with the session's current settings (the pages' defaults until a user changes them),
 Order invariance first, through the same cached functions the pages call (gfncp/ui/studies.py).
 A user who looks at the data for a few seconds then finds both pages ready; one who clicks at
@@ -27,7 +28,10 @@ import numpy as np
 import streamlit as st
 from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
-from .studies import DEFAULT_ORDERS, DEFAULT_SAMPLES, DEFAULT_SEED, REFERENCES, OrderStudy, posterior_summary
+from .. import posterior as post
+from .studies import (DEFAULT_BURN_IN, DEFAULT_ORDERS, DEFAULT_SAMPLES, DEFAULT_SEED, DEFAULT_SWEEPS, GIBBS_AUTO_N,
+                      REFERENCES, OrderStudy, baseline, clamp_burn_in, exact_posterior, gibbs_run, kmeans_k,
+                      mixture_references_apply, model_exact, posterior_summary)
 
 MAX_POINTS = 1000
 
@@ -50,20 +54,21 @@ def _settings(truth_known: bool) -> dict:
         n_orders=int(ss.get("inv_n_orders", DEFAULT_ORDERS)), order_seed=int(ss.get("inv_seed", DEFAULT_SEED)),
         scored=scored, n_samples=int(ss.get("unc_S", DEFAULT_SAMPLES)), sample_seed=int(ss.get("unc_seed", 0)),
         reference=REFERENCES.get(ss.get("unc_ref"), "mode"), with_ncp=bool(ss.get("unc_ncp", False)),
+        sweeps=int(ss.get("unc_sweeps", DEFAULT_SWEEPS)), burn_in=int(ss.get("unc_burn", DEFAULT_BURN_IN)),
     )
 
 
-def prefetch_heavy_pages(ds, gfn, ncp, model_input: Callable[[], np.ndarray]) -> threading.Thread | None:
-    """Start the background thread for data set `ds` (models gfn, ncp; model_input() gives the
-    set in their input space) unless it is off, the set is too small or too large, or this
-    session already has one for the same set and settings. Call from a script run, after the
-    page has rendered: it runs at the end of every run, so it maps the set only when it starts."""
+def prefetch_heavy_pages(ds, pair: str, gfn, ncp, model_input: Callable[[], np.ndarray]) -> threading.Thread | None:
+    """Start the background thread for data set `ds` (model pair `pair` = gfn, ncp; model_input()
+    gives the set in their input space) unless it is off, the set is too small or too large, or
+    this session already has one for the same set and settings. Call from a script run, after
+    the page has rendered: it runs at the end of every run, so it maps the set only when it starts."""
     ctx = get_script_run_ctx()
     if not enabled() or ctx is None or not 2 <= ds.n <= MAX_POINTS:
         return None
     truth = np.asarray(ds.labels) if ds.labels is not None and len(ds.labels) == ds.n else None
     settings = _settings(truth is not None)
-    key = f"{ds.key}|{gfn.name}|{ncp.name}|{sorted(settings.items())}"
+    key = f"{ds.key}|{pair}|{gfn.name}|{ncp.name}|{sorted(settings.items())}"
     session = ctx.session_id
     with _lock:
         if _current.get(session) == key:
@@ -84,10 +89,24 @@ def prefetch_heavy_pages(ds, gfn, ncp, model_input: Callable[[], np.ndarray]) ->
         s = settings
         study = OrderStudy(ds.key, {"GFNCP": gfn, "NCP": ncp}, X, truth, s["n_orders"], s["order_seed"], s["scored"])
         study.run(threads=1, should_stop=stale)
+        summaries = {}
         for model in (gfn, ncp) if s["with_ncp"] else (gfn,):
             if stale():
                 return
-            posterior_summary(ds.key, model.name, s["n_samples"], s["sample_seed"], s["reference"], model, X)
+            summaries[model.name] = posterior_summary(ds.key, model.name, s["n_samples"], s["sample_seed"],
+                                                      s["reference"], model, X)[0]
+        # The Uncertainty page's references, as it computes them by default (pages/uncertainty.py).
+        X_ref = np.asarray(ds.X, dtype=float)
+        if mixture_references_apply(pair, ds.source) and ds.n <= post.MAX_EXACT_N:
+            exact_posterior(ds.key, X_ref)
+            for model in (gfn, ncp):
+                model_exact(ds.key, model.name, model, X)
+        elif mixture_references_apply(pair, ds.source) and ds.n <= GIBBS_AUTO_N and not stale():
+            gibbs_run(ds.key, s["sweeps"], clamp_burn_in(s["sweeps"], s["burn_in"]), s["sample_seed"], X_ref)
+        if not stale():
+            k = kmeans_k(truth, summaries[gfn.name].reference)
+            baseline(ds.key, "kmeans", k, s["sample_seed"], X_ref)
+            baseline(ds.key, "dpgmm", None, s["sample_seed"], X_ref)
 
     thread = threading.Thread(target=_quietly(work), name=f"gfncp-prefetch-{session[:8]}", daemon=True)
     add_script_run_ctx(thread, ctx)
@@ -111,11 +130,11 @@ def _quietly(fn):
 def prefetch_current_set() -> threading.Thread | None:
     """prefetch_heavy_pages for the session's current data set and model pair (nothing when the
     models are missing: the pages say so)."""
-    from .state import current_models, get_dataset, model_input
+    from .state import current_models, current_pair, get_dataset, model_input
 
     ds = get_dataset()
     try:
         gfn, ncp = current_models(ds)
     except FileNotFoundError:
         return None
-    return prefetch_heavy_pages(ds, gfn, ncp, lambda: model_input(ds))
+    return prefetch_heavy_pages(ds, current_pair(ds), gfn, ncp, lambda: model_input(ds))

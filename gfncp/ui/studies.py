@@ -1,7 +1,8 @@
-"""The two heavy pages' model work, cached per data set: shared by the pages and the prefetcher.
+"""The two heavy pages' work, cached per data set: shared by the pages and the prefetcher.
 
 Order invariance runs both models under R random orders; Uncertainty draws S clusterings from
-GFNCP (and NCP on request). At N = 500 each takes seconds, so besides the pages themselves the
+GFNCP (and NCP on request) and sets references beside them (the exact posterior or Gibbs, k-means
+and a DP-GMM). At N = 500 each takes seconds, so besides the pages themselves the
 prefetcher (gfncp/ui/prefetch.py) runs their current settings in the background as soon as a
 data set is chosen. Both go through the same st.cache_data functions below: a page that asks
 for a result the prefetcher is still computing waits for it (Streamlit holds one lock per
@@ -21,6 +22,7 @@ from streamlit.runtime.scriptrunner import add_script_run_ctx
 
 from .. import invariance as inv
 from .. import posterior as post
+from .. import references as refs
 
 # -- order invariance --------------------------------------------------------------------------
 
@@ -190,3 +192,55 @@ def posterior_summary(data_key: str, model_name: str, n_samples: int, seed: int,
     t2 = time.perf_counter()
     summary.coassignment = summary.coassignment.astype(np.float32)   # half the memory in the cache
     return summary, t1 - t0, t2 - t1
+
+
+# -- uncertainty: the references beside the model (exact posterior, Gibbs, classical baselines) ----
+
+PRIOR = dict(alpha=0.7, sigma=1.0, lam=10.0)    # the generative model the mixture networks learned
+GIBBS_AUTO_N = 200         # larger sets: Gibbs runs on request
+DEFAULT_SWEEPS, DEFAULT_BURN_IN = 100, 20
+
+
+def mixture_references_apply(pair: str, source: str) -> bool:
+    """The exact posterior and Gibbs assume the CRP mixture of round Gaussians: not for digits."""
+    return pair != "digits" and source != "digits"
+
+
+def clamp_burn_in(sweeps: int, burn_in: int) -> int:
+    return min(burn_in, sweeps - 1)
+
+
+def kmeans_k(truth, reference) -> int:
+    """k-means gets the true K when the labels are known, else K of GFNCP's reference clustering."""
+    return int((truth if truth is not None else reference).max()) + 1
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def exact_posterior(data_key: str, _X):
+    """The exact posterior over all partitions (N <= 9) and the seconds it took."""
+    t0 = time.perf_counter()
+    dist = refs.exact_posterior(_X, **PRIOR)
+    return dist, time.perf_counter() - t0
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def model_exact(data_key: str, model_name: str, _model, _X):
+    """A model's q over all partitions (N <= 9) and the seconds it took."""
+    t0 = time.perf_counter()
+    dist = post.model_partition_distribution(_model, _X)
+    return dist, time.perf_counter() - t0
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def gibbs_run(data_key: str, n_sweeps: int, burn_in: int, seed: int, _X):
+    """Collapsed Gibbs on the mixture model: (result, co-assignment matrix, P(K))."""
+    res = refs.gibbs(_X, **PRIOR, n_sweeps=n_sweeps, burn_in=burn_in, seed=seed)
+    return res, post.coassignment(res.samples), post.k_posterior(res.samples)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def baseline(data_key: str, method: str, n_clusters, seed: int, _X):
+    """k-means with n_clusters, or the Dirichlet-process GMM ("dpgmm")."""
+    if method == "kmeans":
+        return refs.kmeans(_X, n_clusters, seed=seed)
+    return refs.dpgmm(_X, alpha=PRIOR["alpha"], seed=seed)
