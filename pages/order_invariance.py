@@ -50,7 +50,7 @@ n_orders = c1.slider("Number of random orders R", 5, 200, DEFAULT_ORDERS, step=5
 seed = int(c2.number_input("Seed", min_value=0, max_value=2**31 - 1, value=DEFAULT_SEED, step=1, key="inv_seed",
                            help="Seed of the numpy Generator that draws the orders."))
 
-truth_known = ds.labels is not None and len(ds.labels) == N
+truth_known = ds.truth is not None
 scored = c3.radio(
     "Clustering scored in every order", [k for k in SCORED if truth_known or k != "truth"],
     format_func=SCORED.get, key="inv_scored",
@@ -59,7 +59,7 @@ scored = c3.radio(
          "likely, whose probability need not move like that of the truth.")
 
 models = {"GFNCP": gfn, "NCP": ncp}
-study = OrderStudy(ds.key, models, X, np.asarray(ds.labels) if truth_known else None, n_orders, seed, scored)
+study = OrderStudy(ds.key, models, X, ds.truth, n_orders, seed, scored)
 orders = study.orders
 
 # -- all model calls: cached per (model, task, chunk), on two threads, with a progress bar
@@ -137,7 +137,7 @@ for name in models:
 st.plotly_chart(figs.clusterings_figure(P, panels, n_cols=1 + min(N_SHOWN, n_orders), axis_titles=axis_titles),
                 width="stretch", config=PLOT_CONFIG)
 
-truth = np.asarray(ds.labels) if ds.labels is not None and len(ds.labels) == N else None
+truth = ds.truth
 agree = {name: _agreement(ds.key, models[name].name, n_orders, seed, greedy_labels[name], truth) for name in models}
 rows = {}
 for name, a in agree.items():

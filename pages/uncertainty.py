@@ -234,7 +234,7 @@ st.caption("Colours are matched to the reference clustering: the same colour is 
 # -- 4. against the truth ---------------------------------------------------------------------------
 st.header("4 · Against the truth")
 is_mog = mixture_references_apply(pair, ds.source)
-truth = np.asarray(ds.labels) if ds.labels is not None and len(ds.labels) == N else None
+truth = ds.truth
 table_labels: dict[str, np.ndarray] = {}
 table_seconds: dict[str, float] = {}
 for name, r in results.items():

@@ -66,7 +66,7 @@ def prefetch_heavy_pages(ds, pair: str, gfn, ncp, model_input: Callable[[], np.n
     ctx = get_script_run_ctx()
     if not enabled() or ctx is None or not 2 <= ds.n <= MAX_POINTS:
         return None
-    truth = np.asarray(ds.labels) if ds.labels is not None and len(ds.labels) == ds.n else None
+    truth = ds.truth
     settings = _settings(truth is not None)
     key = f"{ds.key}|{pair}|{gfn.name}|{ncp.name}|{sorted(settings.items())}"
     session = ctx.session_id
@@ -97,11 +97,12 @@ def prefetch_heavy_pages(ds, pair: str, gfn, ncp, model_input: Callable[[], np.n
                                                       s["reference"], model, X)[0]
         # The Uncertainty page's references, as it computes them by default (pages/uncertainty.py).
         X_ref = np.asarray(ds.X, dtype=float)
-        if mixture_references_apply(pair, ds.source) and ds.n <= post.MAX_EXACT_N:
+        mixture = mixture_references_apply(pair, ds.source)
+        if mixture and ds.n <= post.MAX_EXACT_N:
             exact_posterior(ds.key, X_ref)
             for model in (gfn, ncp):
                 model_exact(ds.key, model.name, model, X)
-        elif mixture_references_apply(pair, ds.source) and ds.n <= GIBBS_AUTO_N and not stale():
+        elif mixture and ds.n <= GIBBS_AUTO_N and not stale():
             gibbs_run(ds.key, s["sweeps"], clamp_burn_in(s["sweeps"], s["burn_in"]), s["sample_seed"], X_ref)
         if not stale():
             k = kmeans_k(truth, summaries[gfn.name].reference)

@@ -36,6 +36,13 @@ class Dataset:
         return self.X.shape[1]
 
     @property
+    def truth(self) -> np.ndarray | None:
+        """The true labels when the set has them for every point, else None."""
+        if self.labels is None or len(self.labels) != self.n:
+            return None
+        return np.asarray(self.labels)
+
+    @property
     def true_k(self) -> int | None:
         return None if self.labels is None else int(self.labels.max()) + 1
 
