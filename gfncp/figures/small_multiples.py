@@ -15,8 +15,11 @@ from .palette import cluster_color
 
 DIFF_COLOR = "#d62728"
 OUTLINE_MAX_POINTS = 200
+# automargin off: the axes have no tick labels and their titles fit the fixed margins; with it on,
+# plotly measures the axes after drawing and draws the whole figure a second time (8 panels x 500
+# points: 0.29 s instead of 0.13 s in headless Chromium, margins 10 px).
 AXIS_STYLE = dict(showticklabels=False, zeroline=False, showgrid=False, mirror=True, showline=True,
-                  linecolor="#dddddd")
+                  linecolor="#dddddd", automargin=False)
 
 
 def grid_domains(n_rows: int, n_cols: int, h_space: float, v_space: float) -> list[tuple[list, list]]:
