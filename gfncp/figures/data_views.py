@@ -261,17 +261,21 @@ def state_tree_diagram(height: int = 400) -> go.Figure:
                      edge_trace(order2, _ORDER_COLORS[1], "order c, b, a", 4)])
     styles = {"root": ("#ffffff", NEW_CLUSTER, 2), "partial": ("#ffffff", "#9a9a9a", 1),
               "terminal": ("#f4f4f4", "#9a9a9a", 1), "target": ("#fff3c4", NEW_CLUSTER, 2)}
+    # One layout update with every annotation: add_annotation re-validates the whole list each
+    # time (16 calls: 0.16 s, most of the About page's run).
+    annotations = []
     for x, y, label, kind in nodes.values():
         fill, line, width = styles[kind]
-        fig.add_annotation(x=x, y=y, text=f"<b>{label}</b>" if kind in ("root", "target") else label,
-                           showarrow=False, bgcolor=fill, bordercolor=line, borderwidth=width, borderpad=6,
-                           font=dict(size=14, color="#222"))
+        annotations.append(dict(x=x, y=y, text=f"<b>{label}</b>" if kind in ("root", "target") else label,
+                                showarrow=False, bgcolor=fill, bordercolor=line, borderwidth=width, borderpad=6,
+                                font=dict(size=14, color="#222")))
     notes = [(0, -0.55, "root: flow F(root)"),
              (3, -0.6, "reached by both orders:<br>reward R(c|x)")]
-    for x, y, text in notes:
-        fig.add_annotation(x=x, y=y, text=text, showarrow=False, yanchor="top", font=dict(size=12, color="#555"))
-    for x, label in enumerate(["start", "1 point assigned", "2 points assigned", "complete partitions"]):
-        fig.add_annotation(x=x, y=3.05, text=label, showarrow=False, font=dict(size=12, color="#777"))
+    annotations += [dict(x=x, y=y, text=text, showarrow=False, yanchor="top", font=dict(size=12, color="#555"))
+                    for x, y, text in notes]
+    annotations += [dict(x=x, y=3.05, text=label, showarrow=False, font=dict(size=12, color="#777"))
+                    for x, label in enumerate(["start", "1 point assigned", "2 points assigned", "complete partitions"])]
+    fig.update_layout(annotations=annotations)
     _base_layout(fig, "", height)
     fig.update_layout(legend=dict(orientation="h", x=0.5, xanchor="center", y=-0.02, yanchor="top"),
                       margin=dict(l=10, r=10, t=10, b=30), plot_bgcolor="white")
