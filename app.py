@@ -8,6 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 from gfncp.runtime import configure_torch
+from gfncp.ui.busy import page_run
 from gfncp.ui.prefetch import prefetch_current_set
 from gfncp.ui.sidebar import render_sidebar
 from gfncp.ui.warm_up import start_warm_up
@@ -32,6 +33,7 @@ pages = [
 ]
 current = st.navigation(pages)
 render_sidebar()
-current.run()
+with page_run():         # background prefetchers start no new call meanwhile (gfncp/ui/busy.py)
+    current.run()
 start_warm_up()      # after the first page is on screen: imports the later pages need
 prefetch_current_set()   # the heavy pages' work for this data set, in the background

@@ -10,16 +10,12 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from gfncp import invariance as inv
 from gfncp.figures import invariance as figs
+from gfncp.ui.busy import model_work
 from gfncp.ui.state import get_dataset, models_or_stop
 from gfncp.ui.studies import DEFAULT_ORDERS, DEFAULT_SEED, SCORED, OrderStudy
 
 N_SHOWN = 3                # random orders shown next to the original one
 PLOT_CONFIG = {"displaylogo": False}
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def _agreement(data_key: str, model_name: str, n_orders: int, seed: int, label_sets, truth):
-    return inv.agreement_stats(label_sets, truth)
 
 
 def _differ(diff, n=None) -> str:
@@ -66,8 +62,9 @@ orders = study.orders
 # (gfncp/ui/studies.py; the prefetcher may have run some of them already).
 try:
     bar = st.progress(0.0, text=f"Running both models under {n_orders} orders…")
-    done = study.run(threads=2, ctx=get_script_run_ctx(), on_done=lambda k, total: bar.progress(
-        k / total, text=f"Running both models under {n_orders} orders… ({k}/{total})"))
+    with model_work():
+        done = study.run(threads=2, ctx=get_script_run_ctx(), on_done=lambda k, total: bar.progress(
+            k / total, text=f"Running both models under {n_orders} orders… ({k}/{total})"))
     bar.empty()
 except (ValueError, RuntimeError) as err:
     st.error(f"The models could not run on this data set: {err}")
@@ -77,7 +74,6 @@ fixed = study.fixed
 original = {name: done[(name, "greedy", 0)]["labels"][0] for name in models}
 if scored != "truth":
     original[scored] = fixed             # the very clustering the orders are scored on
-results = {(name, task): study.results(done, name, task) for name in models for task in ("greedy", "fixed")}
 if scored == "truth":
     fixed_text = f"the true clustering of the data ({int(fixed.max()) + 1} clusters)"
 else:
@@ -85,13 +81,9 @@ else:
                   + ("" if truth_known else "; this data set has no labels") + ")")
 
 
-def _cat(name, task, field):
-    return np.concatenate([r[field] for r in results[(name, task)]])
-
-
-fixed_lq = {name: _cat(name, "fixed", "log_q") for name in models}
-greedy_labels = {name: _cat(name, "greedy", "labels") for name in models}
-greedy_lq = {name: _cat(name, "greedy", "log_q") for name in models}
+fixed_lq = {name: study.stacked(done, name, "fixed", "log_q") for name in models}
+greedy_labels = {name: study.stacked(done, name, "greedy", "labels") for name in models}
+greedy_lq = {name: study.stacked(done, name, "greedy", "log_q") for name in models}
 summaries = {name: inv.spread_summary(fixed_lq[name]) for name in models}
 
 # -- 1. the number that matters -----------------------------------------------------------
@@ -138,7 +130,7 @@ st.plotly_chart(figs.clusterings_figure(P, panels, n_cols=1 + min(N_SHOWN, n_ord
                 width="stretch", config=PLOT_CONFIG)
 
 truth = ds.truth
-agree = {name: _agreement(ds.key, models[name].name, n_orders, seed, greedy_labels[name], truth) for name in models}
+agree = {name: study.agreement(done, name) for name in models}
 rows = {}
 for name, a in agree.items():
     row = {"distinct clusterings": f"{a['n_distinct']} of {a['n_orders']}",
@@ -202,10 +194,7 @@ why.markdown(
     "NCP has no flows: its scores are unnormalised logits with no such identity, so the same check means "
     "nothing for NCP and is not shown."
 )
-gfn_fixed = results[("GFNCP", "fixed")]
-gap = inv.flow_gap(np.concatenate([r["log_q"] for r in gfn_fixed]),
-                   np.concatenate([r["log_reward"] for r in gfn_fixed]),
-                   np.concatenate([r["log_root"] for r in gfn_fixed]))
+gap = inv.flow_gap(*(study.stacked(done, "GFNCP", "fixed", field) for field in ("log_q", "log_reward", "log_root")))
 with gap_col:
     st.markdown("**GFNCP flow-consistency gap** |log q − (log R − log F(root))| for the fixed clustering")
     box = st.success if gap["max"] <= inv.CONSISTENT_GAP_NATS else st.warning

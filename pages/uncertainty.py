@@ -11,6 +11,7 @@ import streamlit as st
 
 from gfncp import posterior as post
 from gfncp.figures import uncertainty as figs
+from gfncp.ui.busy import model_work
 from gfncp.ui.state import current_pair, get_dataset, models_or_stop, projection
 from gfncp.ui.studies import (DEFAULT_BURN_IN, DEFAULT_SAMPLES, DEFAULT_SWEEPS, GIBBS_AUTO_N, REFERENCES, baseline,
                                clamp_burn_in, exact_posterior, gibbs_run, kmeans_k, mixture_references_apply,
@@ -80,7 +81,7 @@ models = {"GFNCP": gfn} | ({"NCP": ncp} if with_ncp else {})
 results = {}
 try:
     for name, model in models.items():
-        with st.spinner(f"Drawing {n_samples} clusterings from {name}…"):
+        with st.spinner(f"Drawing {n_samples} clusterings from {name}…"), model_work():
             results[name] = posterior_summary(ds.key, model.name, n_samples, seed, ref_key, model, X_in)
 except (ValueError, RuntimeError) as err:
     st.error(f"The model could not run on this data set: {err}")
@@ -255,7 +256,7 @@ else:
     if N <= post.MAX_EXACT_N:
         exact = None
         try:
-            with st.spinner("Enumerating every partition (exact posterior and the models' q)…"):
+            with st.spinner("Enumerating every partition (exact posterior and the models' q)…"), model_work():
                 exact, t_exact = exact_posterior(ds.key, X_ref)
                 model_dists = {}
                 model_times = {}
@@ -324,7 +325,7 @@ else:
         if run_now:
             g = None
             try:
-                with st.spinner(f"Running collapsed Gibbs ({sweeps} sweeps over {N} points)…"):
+                with st.spinner(f"Running collapsed Gibbs ({sweeps} sweeps over {N} points)…"), model_work():
                     g, g_C, g_k = gibbs_run(ds.key, sweeps, burn, seed, X_ref)
             except (ValueError, RuntimeError) as err:
                 st.error(f"The Gibbs sampler failed: {err}")
@@ -363,7 +364,7 @@ st.subheader("Classical clusterings, for context")
 k_known = truth is not None
 k_for_kmeans = kmeans_k(truth, summary.reference)
 try:
-    with st.spinner("Fitting k-means and a Dirichlet-process GMM…"):
+    with st.spinner("Fitting k-means and a Dirichlet-process GMM…"), model_work():
         km = baseline(ds.key, "kmeans", k_for_kmeans, seed, np.asarray(ds.X, dtype=float))
         dp = baseline(ds.key, "dpgmm", None, seed, np.asarray(ds.X, dtype=float))
 except (ValueError, RuntimeError) as err:

@@ -34,9 +34,10 @@ def prefetch_on(monkeypatch, dev_models_dir):
 
 
 def _no_model_calls(monkeypatch):
-    """From here on every model call, every model's exact q and every reference (exact posterior,
-    Gibbs, k-means, DP-GMM) fails: what a page shows must come from the cache."""
-    from gfncp import posterior, references
+    """From here on every model call, every model's exact q, every reference (exact posterior,
+    Gibbs, k-means, DP-GMM) and the order study's agreement statistics fail: what a page shows
+    must come from the cache."""
+    from gfncp import invariance, posterior, references
     from gfncp.clusterer import Clusterer
 
     def refuse(*args, **kwargs):
@@ -47,6 +48,7 @@ def _no_model_calls(monkeypatch):
     for function in ("exact_posterior", "gibbs", "kmeans", "dpgmm"):
         monkeypatch.setattr(references, function, refuse)
     monkeypatch.setattr(posterior, "model_partition_distribution", refuse)     # a model's exact q
+    monkeypatch.setattr(invariance, "agreement_stats", refuse)
 
 
 @pytest.mark.parametrize("n_points", [None, 8])       # the default set (Gibbs), a tiny one (exact posterior)

@@ -1,19 +1,23 @@
 """Compute the heavy pages' results for a new data set in the background.
 
 Order invariance (2 models x 50 orders) and Uncertainty (100 samples, then its references: the
-exact posterior or Gibbs, k-means and a DP-GMM) take ~3 s and ~1.5-2 s at N = 500, on a machine
-where the whole app shares two cores. Once a page has rendered with a data set the heavy pages
-have not seen, one background thread per session runs
-their work with the session's current settings (the pages' defaults until a user changes them),
-Order invariance first, through the same cached functions the pages call (gfncp/ui/studies.py).
-A user who looks at the data for a few seconds then finds both pages ready; one who clicks at
-once waits only for what is left, because a page asking for a result still being computed waits
-for it instead of computing it again (Streamlit's per-key cache lock).
+exact posterior or Gibbs, k-means and a DP-GMM) take ~2.5 s and ~1 s of CPU at N = 500, on a
+machine where the whole app shares two cores. Once a page has rendered with a data set the heavy
+pages have not seen, one background thread per session runs their work with the session's
+current settings (the pages' defaults until a user changes them), Order invariance first (its
+four model calls on two worker threads, then its agreement statistics), through the same cached
+functions the pages call (gfncp/ui/studies.py). A user who looks at the data for a few seconds
+then finds both pages ready; one who clicks at once waits only for what is left, because a page
+asking for a result still being computed waits for it instead of computing it again
+(Streamlit's per-key cache lock).
 
-One thread, not two: the pages' own work and the browser keep the other core (with two, Step
-through opened right after a new N = 500 set took 1.7-1.9 s instead of 1.0-1.2 s). A thread whose
-data set is no longer the session's current one stops before its next model call. Sets larger
-than MAX_POINTS are left to the pages (their work is minutes, and a user who asks for them
+It gives way to the pages (gfncp/ui/busy.py): while a page script runs, it starts no new call,
+except while that page itself waits on model results. Measured with tests/browser/test_render_times.py
+(N = 500, pages opened at once after the set, Step through first): one worker, not giving way:
+Step through 1.0-1.3 s, Order invariance 2.3-2.8 s, Uncertainty 1.9-2.5 s; two workers giving way:
+1.4-1.6 s, 1.7-2.1 s, 1.7-2.0 s (with two workers not giving way, Step through took 1.7-1.9 s).
+A thread whose data set is no longer the session's current one stops before its next call. Sets
+larger than MAX_POINTS are left to the pages (their work is minutes, and a user who asks for them
 expects to wait). Set GFNCP_PREFETCH=0 to switch it off (the AppTest suite does, to keep its
 tests independent; the browser tests run the app as users get it).
 """
@@ -29,11 +33,13 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
 from .. import posterior as post
+from .busy import give_way
 from .studies import (DEFAULT_BURN_IN, DEFAULT_ORDERS, DEFAULT_SAMPLES, DEFAULT_SEED, DEFAULT_SWEEPS, GIBBS_AUTO_N,
                       REFERENCES, OrderStudy, baseline, clamp_burn_in, exact_posterior, gibbs_run, kmeans_k,
                       mixture_references_apply, model_exact, posterior_summary)
 
 MAX_POINTS = 1000
+THREADS = 2                  # workers for the order study's model calls
 
 _lock = threading.Lock()
 _current: dict[str, str] = {}                 # session id -> key of the set its thread works for
@@ -83,31 +89,44 @@ def prefetch_heavy_pages(ds, pair: str, gfn, ncp, model_input: Callable[[], np.n
     def stale() -> bool:
         return _current.get(session) != key
 
+    def stop() -> bool:          # asked before every call
+        return give_way(stale)
+
     def work():
         if previous is not None:
             previous.join()        # it stops before its next call: one thread's work at a time
         s = settings
         study = OrderStudy(ds.key, {"GFNCP": gfn, "NCP": ncp}, X, truth, s["n_orders"], s["order_seed"], s["scored"])
-        study.run(threads=1, should_stop=stale)
+        done = study.run(threads=THREADS, should_stop=stop)
+        if len(done) < sum(map(len, study.jobs())):      # stopped half-way
+            return
+        for name in study.models:
+            if stop():
+                return
+            study.agreement(done, name)
         summaries = {}
         for model in (gfn, ncp) if s["with_ncp"] else (gfn,):
-            if stale():
+            if stop():
                 return
             summaries[model.name] = posterior_summary(ds.key, model.name, s["n_samples"], s["sample_seed"],
                                                       s["reference"], model, X)[0]
         # The Uncertainty page's references, as it computes them by default (pages/uncertainty.py).
         X_ref = np.asarray(ds.X, dtype=float)
         mixture = mixture_references_apply(pair, ds.source)
+        calls = []
         if mixture and ds.n <= post.MAX_EXACT_N:
-            exact_posterior(ds.key, X_ref)
-            for model in (gfn, ncp):
-                model_exact(ds.key, model.name, model, X)
-        elif mixture and ds.n <= GIBBS_AUTO_N and not stale():
-            gibbs_run(ds.key, s["sweeps"], clamp_burn_in(s["sweeps"], s["burn_in"]), s["sample_seed"], X_ref)
-        if not stale():
-            k = kmeans_k(truth, summaries[gfn.name].reference)
-            baseline(ds.key, "kmeans", k, s["sample_seed"], X_ref)
-            baseline(ds.key, "dpgmm", None, s["sample_seed"], X_ref)
+            calls.append(lambda: exact_posterior(ds.key, X_ref))
+            calls += [lambda m=model: model_exact(ds.key, m.name, m, X) for model in (gfn, ncp)]
+        elif mixture and ds.n <= GIBBS_AUTO_N:
+            calls.append(lambda: gibbs_run(ds.key, s["sweeps"], clamp_burn_in(s["sweeps"], s["burn_in"]),
+                                           s["sample_seed"], X_ref))
+        k = kmeans_k(truth, summaries[gfn.name].reference)
+        calls.append(lambda: baseline(ds.key, "kmeans", k, s["sample_seed"], X_ref))
+        calls.append(lambda: baseline(ds.key, "dpgmm", None, s["sample_seed"], X_ref))
+        for call in calls:
+            if stop():
+                return
+            call()
 
     thread = threading.Thread(target=_quietly(work), name=f"gfncp-prefetch-{session[:8]}", daemon=True)
     add_script_run_ctx(thread, ctx)

@@ -173,6 +173,21 @@ class OrderStudy:
             parts[0] = {key: value[1:] for key, value in parts[0].items()}
         return parts
 
+    def stacked(self, done: dict, name: str, task: str, field: str) -> np.ndarray:
+        """One field of one model's task over all R orders: (R,) or (R, N)."""
+        return np.concatenate([r[field] for r in self.results(done, name, task)])
+
+    def agreement(self, done: dict, name: str) -> dict:
+        """How much one model's greedy clusterings agree across the R orders (cached)."""
+        return _agreement(self.data_key, self.models[name].name, self.n_orders, self.seed,
+                          self.stacked(done, name, "greedy", "labels"), self.truth)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _agreement(data_key: str, model_name: str, n_orders: int, seed: int, _label_sets, _truth) -> dict:
+    """The clusterings follow from the key (greedy decoding is deterministic): not hashed."""
+    return inv.agreement_stats(_label_sets, _truth)
+
 
 # -- uncertainty -------------------------------------------------------------------------------
 
