@@ -1,6 +1,7 @@
 """About: what GFNCP and NCP are, what each page shows, the shipped models, the papers."""
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from gfncp.figures.data_views import state_tree_diagram
@@ -65,14 +66,12 @@ st.caption("The sidebar always shows the current data set and the model pair ser
 st.subheader("Shipped models")
 rows = model_table_rows()
 if rows:
-    st.dataframe(rows, hide_index=True, column_config={
-        "parameters": st.column_config.NumberColumn("parameters", format="%d"),
-        "training (min)": st.column_config.NumberColumn("training (min)", format="%.1f"),
-        "NMI": st.column_config.NumberColumn("NMI", format="%.3f"),
-        "ARI": st.column_config.NumberColumn("ARI", format="%.3f"),
-        "std log q over orders": st.column_config.NumberColumn("std log q over orders", format="%.3f"),
-        "validation NMI": st.column_config.NumberColumn("validation NMI", format="%.3f"),
-    })
+    # A static table: the interactive data grid's code (1.2 MB of JavaScript) would add ~0.25 s to
+    # a first visit (scripts/browser_floor.py measures the same for a bare page).
+    formats = {"parameters": "{:,.0f}", "training (min)": "{:.1f}", "NMI": "{:.3f}", "ARI": "{:.3f}",
+               "std log q over orders": "{:.3f}", "validation NMI": "{:.3f}"}
+    st.table(pd.DataFrame([{k: ("—" if v is None else formats[k].format(v)) if k in formats else v
+                            for k, v in row.items()} for row in rows]).set_index("model"))
     st.caption("From the model cards: NMI / ARI of greedy clustering on held-out sets and the typical "
                "standard deviation of log q across input orders (lower = more order-invariant), once the "
                "evaluation has written them; the validation NMI logged at the end of training. Every card "

@@ -187,12 +187,14 @@ with left:
 with right:
     st.markdown("**Least certain points**")
     worst = np.argsort(-shown.entropy, kind="stable")[:12]
-    st.dataframe(pd.DataFrame({
+    # Static tables on this page: the interactive data grid's code (1.2 MB of JavaScript) would add
+    # ~0.25 s to a first visit (scripts/browser_floor.py measures the same for a bare page).
+    st.table(pd.DataFrame({
         "point": worst,
         "most likely": [figs.cluster_name(int(k), shown.unmatched) for k in shown.most_probable[worst]],
-        "P": np.round(shown.probability[worst], 2),
-        "entropy": np.round(shown.entropy[worst], 2),
-    }), hide_index=True, width="stretch", height=460)
+        "P": [f"{p:.2f}" for p in shown.probability[worst]],
+        "entropy": [f"{e:.2f}" for e in shown.entropy[worst]],
+    }).set_index("point"))
 
 # -- 2. pairs and K -------------------------------------------------------------------------------
 st.header("2 · Which points go together, and how many clusters?")
@@ -375,9 +377,11 @@ else:
     table_labels["DP-GMM (variational)"], table_seconds["DP-GMM (variational)"] = dp.labels, dp.seconds
 target = truth if k_known else summary.reference
 rows = post.clustering_table(table_labels, target, table_seconds)
-st.dataframe(pd.DataFrame(rows).rename(columns={
-    "method": "method", "K": "K", "NMI": "NMI to the true labels" if k_known else "NMI to GFNCP's reference",
-    "seconds": "time (s)"}), hide_index=True, width="stretch")
+table = pd.DataFrame(rows).set_index("method")
+for column, fmt in (("NMI", "{:.3f}"), ("seconds", "{:.3g}")):
+    table[column] = table[column].map(lambda x: "—" if pd.isna(x) else fmt.format(x))
+st.table(table.rename(columns={"NMI": "NMI to the true labels" if k_known else "NMI to GFNCP's reference",
+                               "seconds": "time (s)"}))
 st.caption(("NMI = normalised mutual information with the true labels (1 = identical clusterings). "
             if k_known else "This data set has no labels: NMI is measured against GFNCP's reference clustering. ")
            + "Times: model sampling includes all S samples; k-means runs 10 initialisations.")

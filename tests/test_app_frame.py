@@ -247,8 +247,10 @@ def test_about_page_lists_models_and_papers(app):
     assert_clean(app)
     text = "\n".join(m.value for m in app.markdown)
     assert "AISTATS 2025" in text and "ICML 2020" in text
-    table = app.dataframe[0].value
-    assert {"gfncp-mog2d", "ncp-mog2d"} <= set(table["model"])
+    table = app.table[0].value
+    assert {"gfncp-mog2d", "ncp-mog2d"} <= set(table.index)
+    for column in {"NMI", "ARI"} & set(table.columns):          # formatted; missing numbers shown as —
+        assert all(v == "—" or 0 <= float(v) <= 1 for v in table[column])
     assert len(app.get("plotly_chart")) == 1                      # the state-tree diagram
 
 

@@ -186,8 +186,9 @@ def test_page_digits_shows_only_baselines(dev_models_dir):
     assert any("Digit images" in i.value for i in at.info)
     m = _metrics(at)
     assert "Gibbs time" not in m and not any(k.startswith("Total variation") for k in m)
-    table = at.dataframe[-1].value
-    assert any(name.startswith("k-means") for name in table["method"])
+    table = at.table[-1].value
+    assert any(name.startswith("k-means") for name in table.index)
+    assert all(0 <= float(v) <= 1 for v in table["NMI to the true labels"])
 
 
 def test_page_umap_on_request(dev_models_dir):
