@@ -208,26 +208,17 @@ _IDLE_SCRIPT_STATES = {"notRunning", "compilationError"}
 
 # Records every change of the script state with the browser's clock, so a rerun that starts
 # and ends between two polls (a poll waits while the browser's main thread is busy) is still
-# seen; and the last time the page's content (the main block) changed: a very short rerun can
-# pass without the state attribute ever reading "running" (React applies both changes in one
-# render), and was then taken for "not started yet" for the whole start window (3 s).
-# Installed once per document; returns performance.now() in ms.
+# seen. Installed once per document; returns performance.now() in ms.
 _WATCH_JS = """() => {
   if (!window.__stScriptLog) {
     window.__stScriptLog = [];
-    window.__stMainChangedAt = 0;
     new MutationObserver(ms => {
       for (const m of ms) window.__stScriptLog.push([m.target.getAttribute('data-test-script-state'), performance.now()]);
     }).observe(document.documentElement, {subtree: true, attributes: true, attributeFilter: ['data-test-script-state']});
-    new MutationObserver(ms => {
-      if (ms.some(m => m.target.closest && m.target.closest('[data-testid="stMainBlockContainer"]')))
-        window.__stMainChangedAt = performance.now();
-    }).observe(document.documentElement, {subtree: true, childList: true});
   }
   return performance.now();
 }"""
-_RAN_SINCE_JS = """(t) => (window.__stScriptLog || []).some(([s, at]) => s === 'running' && at >= t)
-                    || (window.__stMainChangedAt || 0) >= t"""
+_RAN_SINCE_JS = "(t) => (window.__stScriptLog || []).some(([s, at]) => s === 'running' && at >= t)"
 
 
 def _is_idle(state: dict) -> bool:
