@@ -14,8 +14,8 @@ asking for a result still being computed waits for it instead of computing it ag
 It gives way to the pages (gfncp/ui/busy.py): while a page script runs, it starts no new call,
 except while that page itself waits on model results. Measured with tests/browser/test_render_times.py
 (N = 500, pages opened at once after the set, Step through first): one worker, not giving way:
-Step through 1.0-1.3 s, Order invariance 2.3-2.8 s, Uncertainty 1.9-2.5 s; two workers giving way:
-1.4-1.6 s, 1.7-2.1 s, 1.7-2.0 s (with two workers not giving way, Step through took 1.7-1.9 s).
+Step through 1.0-1.3 s, Order invariance 2.3-2.8 s, Uncertainty 1.9-2.5 s; two workers giving way
+(eleven runs): 1.3-1.8 s, 1.5-2.0 s, 1.2-2.0 s (two workers not giving way: Step through 1.7-1.9 s).
 A thread whose data set is no longer the session's current one stops before its next call. Sets
 larger than MAX_POINTS are left to the pages (their work is minutes, and a user who asks for them
 expects to wait). Set GFNCP_PREFETCH=0 to switch it off (the AppTest suite does, to keep its
