@@ -13,10 +13,7 @@ the app's work.
 from __future__ import annotations
 
 import argparse
-import os
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,22 +27,6 @@ import conftest as harness  # noqa: E402  (the browser tests' helpers: Chromium 
 TEXT_PAGE = 'import streamlit as st\nst.title("Hello")\nst.write("one line of text")\n'
 CHART_PAGE = TEXT_PAGE + ('import plotly.graph_objects as go\n'
                           'st.plotly_chart(go.Figure(go.Scatter(x=[1, 2, 3], y=[1, 3, 2])))\n')
-
-
-def serve(folder: Path, script: str) -> tuple[subprocess.Popen, str]:
-    port = harness._free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port), "--server.address",
-         "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.monotonic() + 90
-    while harness._health(base) != "ok":
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit(f"streamlit did not start for {folder / script}")
-        time.sleep(0.2)
-    return proc, base
 
 
 def load_times(browser, url: str, repeats: int) -> tuple[list[float], list[float]]:
@@ -86,12 +67,11 @@ def main() -> None:
             browser = pw.chromium.launch(executable_path=harness.CHROMIUM, args=harness.CHROMIUM_ARGS, headless=True)
             print(f"{'page':32s} {'new browser (s)':>22s} {'new tab (s)':>22s}")
             for label, where, script, path in apps:
-                proc, base = serve(where, script)
+                proc, base = harness.start_server(script, cwd=where)
                 try:
                     fresh, tab = load_times(browser, f"{base}/{path}", args.repeats)
                 finally:
-                    os.killpg(proc.pid, signal.SIGTERM)
-                    proc.wait(timeout=20)
+                    harness.stop_server(proc)
 
                 def cell(xs):
                     return f"{statistics.median(xs):.2f} ({min(xs):.2f}-{max(xs):.2f})"

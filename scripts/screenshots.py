@@ -9,10 +9,7 @@ writes assets/screenshot.png (the Step-through page). Reuses the browser-test ha
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,17 +27,8 @@ def main() -> None:
     a = p.parse_args()
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    port = harness._free_port()
-    base = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                             "--server.address", "127.0.0.1", "--server.headless", "true"], cwd=ROOT,
-                            env=dict(os.environ, OMP_NUM_THREADS="1"), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+    proc, base = harness.start_server()
     try:
-        for _ in range(120):
-            if harness._health(base) == "ok":
-                break
-            time.sleep(0.5)
         from playwright.sync_api import sync_playwright
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=harness.CHROMIUM_ARGS)
@@ -63,7 +51,7 @@ def main() -> None:
                     figure.screenshot(path=str(ROOT / "assets" / "screenshot.png"))
             browser.close()
     finally:
-        harness._stop(proc)
+        harness.stop_server(proc)
 
 
 if __name__ == "__main__":

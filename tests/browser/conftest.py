@@ -11,6 +11,8 @@ Fixtures
     st_helpers  (session)  this module, for the plain functions below
 
 Helpers
+    start_server(script="app.py", cwd=REPO_ROOT, env=None, log=None) -> (process, base URL)
+    stop_server(process)                                      a server started by start_server
     open_app(page, base_url, path="", name=None) -> seconds: navigate, wait until idle, record the render time
     wait_for_app(page, timeout=90, expect_rerun=False)       wait until Streamlit has finished running
     assert_no_exception(page)                                 fail on any visible exception / error box
@@ -108,46 +110,57 @@ def _health(base_url: str) -> str | None:
         return None
 
 
-@pytest.fixture(scope="session")
-def app_server(dev_models_dir):
+def start_server(script: str = "app.py", cwd: Path = REPO_ROOT, env: dict | None = None, log=None,
+                 timeout: float = SERVER_START_TIMEOUT_S) -> tuple[subprocess.Popen, str]:
+    """`streamlit run <script>` in `cwd`, headless, on a free 127.0.0.1 port, with one OpenMP
+    thread and `env` added to the environment; `log`: a binary file for its output (else dropped).
+    Returns (process, base URL) once /_stcore/health answers ok; stop it with stop_server. If it
+    exits or is not healthy within `timeout`, it is stopped and RuntimeError is raised."""
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
-    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1", GFNCP_PREFETCH="1")   # the app as users get it
-    env.pop("STREAMLIT_SERVER_PORT", None)
-    log = tempfile.TemporaryFile(mode="w+b")  # stdout+stderr: a pipe could fill up and block
+    full_env = dict(os.environ, OMP_NUM_THREADS="1", **(env or {}))
+    full_env.pop("STREAMLIT_SERVER_PORT", None)
     cmd = [
-        sys.executable, "-m", "streamlit", "run", "app.py",
+        sys.executable, "-m", "streamlit", "run", script,
         "--server.port", str(port),
         "--server.address", "127.0.0.1",
         "--server.headless", "true",
         "--browser.gatherUsageStats", "false",
     ]
     proc = subprocess.Popen(
-        cmd, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        cmd, cwd=cwd, env=full_env, stdout=log if log is not None else subprocess.DEVNULL,
+        stderr=subprocess.STDOUT if log is not None else subprocess.DEVNULL,
         stdin=subprocess.DEVNULL, start_new_session=True,
     )
+    deadline = time.monotonic() + timeout
+    while _health(base_url) != "ok":
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with code {proc.returncode} before it was healthy")
+        if time.monotonic() > deadline:
+            stop_server(proc)
+            raise RuntimeError(f"streamlit not healthy at {base_url} after {timeout:.0f} s")
+        time.sleep(0.25)
+    return proc, base_url
 
-    def server_output() -> str:
-        log.seek(0)
-        return log.read().decode("utf-8", "replace")[-8000:]
 
+@pytest.fixture(scope="session")
+def app_server(dev_models_dir):
+    log = tempfile.TemporaryFile(mode="w+b")  # stdout+stderr: a pipe could fill up and block
     try:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"streamlit exited with code {proc.returncode} before it was healthy:\n{server_output()}")
-            if _health(base_url) == "ok":
-                break
-            if time.monotonic() > deadline:
-                pytest.fail(f"streamlit not healthy at {base_url} after {SERVER_START_TIMEOUT_S:.0f} s:\n{server_output()}")
-            time.sleep(0.25)
+        # the app as users get it: background prefetch on
+        proc, base_url = start_server(env={"PYTHONUNBUFFERED": "1", "GFNCP_PREFETCH": "1"}, log=log)
+    except RuntimeError as err:
+        log.seek(0)
+        pytest.fail(f"{err}:\n{log.read().decode('utf-8', 'replace')[-8000:]}")
+    try:
         yield base_url
     finally:
-        _stop(proc)
+        stop_server(proc)
         log.close()
 
 
-def _stop(proc: subprocess.Popen) -> None:
+def stop_server(proc: subprocess.Popen) -> None:
+    """SIGTERM to the server's process group, SIGKILL if it is still there after 10 s."""
     if proc.poll() is not None:
         return
     try:

@@ -133,25 +133,13 @@ def test_each_page_loads_directly(dev_models_dir, st_app, st_helpers, title, url
 def test_cold_server_deep_link_runs_in_the_app_frame(dev_models_dir, page, st_helpers, tmp_path):
     """The very first request to a fresh server is a deep link (/about): Streamlit's pages/
     folder fallback would run pages/about.py alone; the app must still show its frame."""
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
-
-    port = st_helpers._free_port()
-    base = f"http://127.0.0.1:{port}"
-    log = open(tmp_path / "server.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=st_helpers.REPO_ROOT, env=dict(os.environ, OMP_NUM_THREADS="1"), stdout=log,
-        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    log = open(tmp_path / "server.log", "wb")
     try:
-        deadline = time.monotonic() + 90
-        while st_helpers._health(base) != "ok":
-            assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "server.log").read_text()
-            time.sleep(0.25)
+        proc, base = st_helpers.start_server(log=log)
+    except RuntimeError as err:
+        log.close()
+        pytest.fail(f"{err}:\n{(tmp_path / 'server.log').read_text()}")
+    try:
         seconds = st_helpers.open_app(page, base, "about", name="about (cold server, first request)")
         st_helpers.assert_no_exception(page)
         assert page.title() == "GFNCP Explorer"
@@ -160,9 +148,5 @@ def test_cold_server_deep_link_runs_in_the_app_frame(dev_models_dir, page, st_he
         assert any("Order invariance" in t for t in links) and not any(t.strip() == "app" for t in links)
         assert seconds > 0
     finally:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=10)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(proc.pid, signal.SIGKILL)
+        st_helpers.stop_server(proc)
         log.close()
