@@ -57,3 +57,41 @@ def test_the_claim_is_released_when_the_page_raises():
     except RuntimeError:
         pass
     assert busy.pages_running() == 0
+
+
+def test_the_app_claims_every_run_and_the_heavy_pages_lift_it_for_their_model_calls(dev_models_dir, monkeypatch):
+    """The wiring: app.py runs each page inside page_run(); the Order-invariance and Uncertainty
+    pages call the models inside model_work() (counted while it is open)."""
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    repo = Path(__file__).resolve().parents[1]
+    seen = {"page_run": 0, "model_work": 0, "running_in_model_work": []}
+    page_run, model_work = busy.page_run, busy.model_work
+
+    def counting_page_run():
+        seen["page_run"] += 1
+        return page_run()
+
+    def counting_model_work():
+        seen["model_work"] += 1
+        seen["running_in_model_work"].append(busy.pages_running())
+        return model_work()
+
+    monkeypatch.setattr(busy, "page_run", counting_page_run)
+    monkeypatch.setattr(busy, "model_work", counting_model_work)
+    # app.py through a script without pages/ beside it (the AppTest quirk of tests/test_app_frame.py)
+    at = AppTest.from_string(f"__file__ = {str(repo / 'app.py')!r}\nexec(compile(open(__file__).read(), __file__, 'exec'))\n",
+                             default_timeout=180)
+    at.session_state["inv_n_orders"] = 5
+    at.session_state["unc_S"] = 10
+    at.run()
+    assert not at.exception and seen["page_run"] == 1 and seen["model_work"] == 0     # the Data page
+    for page in ("order_invariance.py", "uncertainty.py"):
+        at.switch_page(str(repo / "pages" / page)).run()
+        assert not at.exception, at.exception
+    # the study; the samples; Gibbs (the default set has 100 points); k-means and the DP-GMM
+    assert seen["page_run"] == 3 and seen["model_work"] == 4
+    assert seen["running_in_model_work"] == [1, 1, 1, 1]            # each opened inside its page's claim
+    assert busy.pages_running() == 0
