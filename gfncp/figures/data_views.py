@@ -278,7 +278,7 @@ def state_tree_diagram(height: int = 400) -> go.Figure:
     fig.update_layout(annotations=annotations)
     _base_layout(fig, "", height)
     fig.update_layout(legend=dict(orientation="h", x=0.5, xanchor="center", y=-0.02, yanchor="top"),
-                      margin=dict(l=10, r=10, t=10, b=30), plot_bgcolor="white")
+                      margin=dict(l=10, r=10, t=10, b=50), plot_bgcolor="white")   # b: the legend (one draw)
     fig.update_xaxes(visible=False, range=[-0.35, 3.4], fixedrange=True)
     fig.update_yaxes(visible=False, range=[-2.75, 3.3], fixedrange=True)
     return fig
