@@ -372,7 +372,9 @@ def _base_figure(xy, trace: Trace, other: Trace | None, plan: _Layout, axis_titl
                      row=1, col=2)
     fig.update_yaxes(autorange="reversed", type="category", automargin=True, row=1, col=2)
     rows_h = 470 + 150 * (plan.rows - 1)
-    fig.update_layout(height=height or rows_h, margin=dict(l=10, r=10, t=78, b=10), bargap=0.25,
+    # Margins that already hold the tick labels and titles (as Streamlit's theme draws them): with less,
+    # plotly grows them after drawing and draws everything again, on every step.
+    fig.update_layout(height=height or rows_h, margin=dict(l=78, r=22, t=78, b=55), bargap=0.25,
                       barmode="group", plot_bgcolor="white", uirevision="step-through",
                       legend=dict(orientation="h", x=1.0, xanchor="right", y=1.0, yanchor="bottom",
                                   bgcolor="rgba(255,255,255,0.8)", font=dict(size=11)),
@@ -538,7 +540,7 @@ def animated_figure(xy, trace: Trace, other: Trace | None = None, start: int = 0
                                                 xanchor="left", font=dict(size=13, color="#333")),
                               transition=dict(duration=0))]
     layout["height"] = layout.get("height", 470) + 110
-    layout["margin"] = {**layout.get("margin", {}), "b": 120}
+    layout["margin"] = {**layout.get("margin", {}), "b": 135}     # the slider and its label (one draw)
     try:                                     # the slider's N steps would take plotly ~0.3 s to validate
         fig = go.Figure(spec, _validate=False)
     except TypeError:

@@ -110,10 +110,11 @@ def uncertainty_scatter(coords, value, most_probable, probability, *, quantity: 
     _clean_axes(fig)
     fig.update_xaxes(title_text=axis_titles[0])
     fig.update_yaxes(title_text=axis_titles[1], scaleanchor="x", scaleratio=1)
-    # Margins that already hold the tick labels, axis titles and colour bar: with too little room plotly
-    # grows them after drawing and draws everything again (500 points: 0.08 s instead of 0.04 s).
+    # Margins that already hold the tick labels, axis titles and colour bar (as Streamlit's theme draws
+    # them): with too little room plotly grows them after drawing and draws everything again (500
+    # points: 0.08 s instead of 0.04 s in plain Chromium).
     fig.update_layout(height=height, template="plotly_white",
-                      margin=dict(l=70, r=20 if quantity == "cluster" else 110, t=40 if title else 20, b=55),
+                      margin=dict(l=80, r=20 if quantity == "cluster" else 110, t=40 if title else 20, b=70),
                       title=dict(text=title, x=0.0, font=dict(size=15)) if title else None)
     return fig
 
@@ -134,9 +135,12 @@ def coassignment_heatmap(matrices: dict, order, boundaries, reference=None, heig
     titles = list(matrices)
     # A fixed size, so that every panel is square and the colour bar sits right next to them.
     n = len(titles)
-    left, right, top, bottom, gap = 50, 110, 40, 40, 60
+    left, top, bottom, gap = 50, 40, 40, 60
     side = height - top - bottom
     plot_width = n * side + (n - 1) * gap
+    # The colour bar sits 2% of the plot width right of the panels and is ~100 px wide: a right margin
+    # that holds it spares plotly a second drawing of the whole figure.
+    right = 106 + int(np.ceil(0.02 * plot_width))
     fig = make_subplots(rows=1, cols=n, subplot_titles=titles, horizontal_spacing=gap / plot_width)
     shapes = []                 # all boundary lines in one layout update (add_shape is ~6 ms each)
     for c, (title, C) in enumerate(matrices.items(), start=1):
@@ -200,7 +204,7 @@ def k_distribution_figure(k_probs: dict, height: int = 360, title: str = "") -> 
                              hovertemplate=f"{name}<br>P(K = %{{x}}) = %{{y:.3f}}<extra></extra>"))
     fig.update_layout(
         height=height, template="plotly_white", barmode="group", bargap=0.25,
-        margin=dict(l=65, r=20, t=40 if title else 20, b=85),      # room for the labels: one draw, not two
+        margin=dict(l=72, r=20, t=40 if title else 20, b=85),      # room for the labels: one draw, not two
         title=dict(text=title, x=0.0, font=dict(size=15)) if title else None,
         legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0.0),
         xaxis=dict(title="number of clusters K", dtick=1 if len(ks) <= 25 else None),
