@@ -89,7 +89,7 @@ def scatter_clusters(X2, labels=None, title: str = "", hover=None, height: int =
     _base_layout(fig, title, height)
     # Room for the tick labels, axis titles and legend as Streamlit's theme draws them: with less,
     # plotly grows the margins after drawing and draws everything again.
-    fig.update_layout(margin=dict(l=88, r=10 if labels is None else 150, b=72))
+    fig.update_layout(margin=dict(l=88, r=10 if labels is None else 165, b=72))
     fig.update_xaxes(title_text=axis_titles[0])
     fig.update_yaxes(title_text=axis_titles[1])
     _style_axes(fig)

@@ -204,7 +204,7 @@ def k_distribution_figure(k_probs: dict, height: int = 360, title: str = "") -> 
                              hovertemplate=f"{name}<br>P(K = %{{x}}) = %{{y:.3f}}<extra></extra>"))
     fig.update_layout(
         height=height, template="plotly_white", barmode="group", bargap=0.25,
-        margin=dict(l=72, r=20, t=40 if title else 20, b=85),      # room for the labels: one draw, not two
+        margin=dict(l=82, r=20, t=40 if title else 20, b=85),      # room for the labels: one draw, not two
         title=dict(text=title, x=0.0, font=dict(size=15)) if title else None,
         legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0.0),
         xaxis=dict(title="number of clusters K", dtick=1 if len(ks) <= 25 else None),

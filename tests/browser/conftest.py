@@ -16,6 +16,7 @@ Helpers
     open_app(page, base_url, path="", name=None) -> seconds: navigate, wait until idle, record the render time
     wait_for_app(page, timeout=90, expect_rerun=False)       wait until Streamlit has finished running
     assert_no_exception(page)                                 fail on any visible exception / error box
+    grown_margins(page) -> [str]                              charts plotly drew twice to grow their margins
     screenshot(page, name) -> Path                            tests/artifacts/<name>.png
     record_timing(name, seconds)                              shown in the pytest summary
 
@@ -285,6 +286,19 @@ def wait_for_app(page, timeout: float = 90.0, expect_rerun: bool = False, settle
     pytest.fail(f"Streamlit app not idle after {timeout:.0f} s (last state: {state}) at {page.url}")
 
 
+_GROWN_MARGINS_JS = """() => Array.from(document.querySelectorAll('.js-plotly-plot')).flatMap((gd, i) => {
+  const fl = gd._fullLayout; if (!fl || !fl._size) return [];
+  const m = fl.margin, s = fl._size, grown = ['l', 'r', 't', 'b'].filter(k => Math.round(s[k]) > m[k]);
+  return grown.length ? [`chart ${i}: ${grown.map(k => k + ' ' + m[k] + ' -> ' + Math.round(s[k])).join(', ')}`] : [];
+})"""
+
+
+def grown_margins(page) -> list[str]:
+    """Charts whose margins plotly grew after drawing them (to fit tick labels, titles, a legend or a
+    colour bar), which makes it draw the whole figure a second time: one line per chart."""
+    return page.evaluate(_GROWN_MARGINS_JS)
+
+
 def record_timing(name: str, seconds: float) -> None:
     TIMINGS.append((name, float(seconds)))
     print(f"[render] {name}: {seconds:.2f} s")
@@ -362,6 +376,11 @@ class StApp:
 
     def assert_no_exception(self) -> None:
         assert_no_exception(self.page)
+
+    def assert_drawn_once(self) -> None:
+        """No chart had its margins grown after drawing (each figure's margins hold its labels)."""
+        grown = grown_margins(self.page)
+        assert not grown, f"plotly grew these margins and drew the figures twice: {grown}"
 
     def screenshot(self, name: str, full_page: bool = True) -> Path:
         return screenshot(self.page, name, full_page=full_page)

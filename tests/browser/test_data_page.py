@@ -119,6 +119,7 @@ def test_each_page_loads_directly(dev_models_dir, st_app, st_helpers, title, url
     the same browser (Streamlit's and plotly's scripts cached, as for a returning user)."""
     st_app.open(url, name=f"{url} (direct load, new browser)", timeout=240)
     st_app.assert_no_exception()
+    st_app.assert_drawn_once()
     assert st_app.page.title() == "GFNCP Explorer"
     assert sidebar(st_app.page).get_by_text("Current data set").is_visible()
     assert sidebar(st_app.page).get_by_text(re.compile(r"N = 100 points")).is_visible()

@@ -29,6 +29,7 @@ def test_every_page_on_a_500_point_set(dev_models_dir, st_app):
         link = page.locator('[data-testid="stSidebarNav"] a', has_text=title).first
         st_app.measure(f"N=500: sidebar -> {title}", lambda: link.click(), timeout=240)
         st_app.assert_no_exception()
+        st_app.assert_drawn_once()
         assert re.search(r"N = 500 points", sidebar.inner_text())
         if title != "About":
             assert page.locator('[data-testid="stPlotlyChart"]').count() >= 1, title
