@@ -13,8 +13,8 @@ from gfncp import posterior as post
 from gfncp.figures import uncertainty as figs
 from gfncp.ui.busy import model_work
 from gfncp.ui.state import current_pair, get_dataset, models_or_stop, projection
-from gfncp.ui.studies import (DEFAULT_BURN_IN, DEFAULT_SAMPLES, DEFAULT_SWEEPS, GIBBS_AUTO_N, REFERENCES, baseline,
-                               clamp_burn_in, exact_posterior, gibbs_run, kmeans_k, mixture_references_apply,
+from gfncp.ui.studies import (DEFAULT_BURN_IN, DEFAULT_SAMPLES, DEFAULT_SWEEPS, REFERENCES, automatic_reference,
+                               baseline, clamp_burn_in, exact_posterior, gibbs_run, kmeans_k, mixture_references_apply,
                                model_exact, posterior_summary)
 
 PLOT_CONFIG = {"displaylogo": False}
@@ -237,6 +237,7 @@ st.caption("Colours are matched to the reference clustering: the same colour is 
 # -- 4. against the truth ---------------------------------------------------------------------------
 st.header("4 · Against the truth")
 is_mog = mixture_references_apply(pair, ds.source)
+auto_reference = automatic_reference(N, pair, ds.source)     # what also runs in the background prefetch
 truth = ds.truth
 table_labels: dict[str, np.ndarray] = {}
 table_seconds: dict[str, float] = {}
@@ -255,7 +256,7 @@ else:
         st.caption("The references assume the data are in the model's units (within-cluster spread σ = 1, "
                    "cluster centres spread λ = 10 around 0).")
     X_ref = np.asarray(ds.X, dtype=float)
-    if N <= post.MAX_EXACT_N:
+    if auto_reference == "exact":
         exact = None
         try:
             with st.spinner("Enumerating every partition (exact posterior and the models' q)…"), model_work():
@@ -316,7 +317,7 @@ else:
                                    key="unc_burn"))
         burn = clamp_burn_in(sweeps, burn)
         gibbs_key = (ds.key, sweeps, burn, seed)
-        run_now = N <= GIBBS_AUTO_N or st.session_state.get("unc_gibbs_done") == gibbs_key
+        run_now = auto_reference == "gibbs" or st.session_state.get("unc_gibbs_done") == gibbs_key
         if not run_now:
             if g3.button("Run Gibbs", type="primary", key="unc_gibbs_btn",
                          help=f"About {N * sweeps / 25000:.0f}–{N * sweeps / 10000:.0f} s for {N} points."):

@@ -10,6 +10,13 @@ dev_models_dir (session)
     browser tests' server inherit it) and gfncp.registry reads it too. Tests must not assume
     anything about model quality: they run with the real models as well.
 
+app_frame_test (function)
+    A fresh (not yet run) AppTest of app.py as the real server runs it. AppTest quirk worked
+    around: with a `pages/` folder next to the main script, AppTest resets Streamlit's "uses
+    pages directory" flag before every run, so from the second run on it would run the page
+    file alone, without app.py (no sidebar). Running app.py through a small script (no `pages/`
+    beside it) gives the behaviour of the real server, where st.navigation turns that flag off.
+
 _clear_streamlit_caches (autouse)
     Clears st.cache_data / st.cache_resource after every test that imported Streamlit, so
     AppTests do not see each other's cached results or models.
@@ -98,6 +105,15 @@ def dev_models_dir(tmp_path_factory):
         yield folder
     finally:
         mp.undo()
+
+
+@pytest.fixture
+def app_frame_test(dev_models_dir):
+    from streamlit.testing.v1 import AppTest
+
+    app = Path(__file__).resolve().parents[1] / "app.py"
+    script = f"__file__ = {str(app)!r}\nexec(compile(open(__file__).read(), __file__, 'exec'))\n"
+    return AppTest.from_string(script, default_timeout=180)
 
 
 @pytest.fixture(autouse=True)

@@ -1,11 +1,5 @@
-"""The app frame (app.py: navigation + sidebar) and its Data and About pages, with AppTest.
-
-AppTest quirk worked around here: with a `pages/` folder next to the main script, AppTest
-resets Streamlit's "uses pages directory" flag before every run, so from the second run on
-it would run the page file alone, without app.py (no sidebar). Running app.py through a
-small script in a temporary folder (no `pages/` beside it) gives the behaviour of the real
-server, where st.navigation turns that flag off for good.
-"""
+"""The app frame (app.py: navigation + sidebar) and its Data and About pages, with AppTest
+(app.py run as the real server runs it: the `app_frame_test` fixture of tests/conftest.py)."""
 from __future__ import annotations
 
 import io
@@ -18,7 +12,6 @@ from streamlit.testing.v1 import AppTest
 from gfncp import data
 
 REPO = Path(__file__).resolve().parents[1]
-APP = REPO / "app.py"
 PAGE_FILES = ["pages/data.py", "pages/step_through.py", "pages/order_invariance.py",
               "pages/uncertainty.py", "pages/about.py"]
 GENERATE = "FormSubmitter:generate_form-Generate"
@@ -27,9 +20,8 @@ DRAW_DIGITS = "FormSubmitter:digits_form-Draw task"
 
 
 @pytest.fixture
-def app(dev_models_dir) -> AppTest:
-    script = f"__file__ = {str(APP)!r}\nexec(compile(open(__file__).read(), __file__, 'exec'))\n"
-    at = AppTest.from_string(script, default_timeout=120)
+def app(app_frame_test) -> AppTest:
+    at = app_frame_test
     at.run()
     assert_clean(at)
     return at

@@ -59,12 +59,10 @@ def test_the_claim_is_released_when_the_page_raises():
     assert busy.pages_running() == 0
 
 
-def test_the_app_claims_every_run_and_the_heavy_pages_lift_it_for_their_model_calls(dev_models_dir, monkeypatch):
+def test_the_app_claims_every_run_and_the_heavy_pages_lift_it_for_their_model_calls(app_frame_test, monkeypatch):
     """The wiring: app.py runs each page inside page_run(); the Order-invariance and Uncertainty
     pages call the models inside model_work() (counted while it is open)."""
     from pathlib import Path
-
-    from streamlit.testing.v1 import AppTest
 
     repo = Path(__file__).resolve().parents[1]
     seen = {"page_run": 0, "model_work": 0, "running_in_model_work": []}
@@ -81,9 +79,7 @@ def test_the_app_claims_every_run_and_the_heavy_pages_lift_it_for_their_model_ca
 
     monkeypatch.setattr(busy, "page_run", counting_page_run)
     monkeypatch.setattr(busy, "model_work", counting_model_work)
-    # app.py through a script without pages/ beside it (the AppTest quirk of tests/test_app_frame.py)
-    at = AppTest.from_string(f"__file__ = {str(repo / 'app.py')!r}\nexec(compile(open(__file__).read(), __file__, 'exec'))\n",
-                             default_timeout=180)
+    at = app_frame_test
     at.session_state["inv_n_orders"] = 5
     at.session_state["unc_S"] = 10
     at.run()

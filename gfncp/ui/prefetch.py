@@ -32,11 +32,10 @@ import numpy as np
 import streamlit as st
 from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
-from .. import posterior as post
 from .busy import give_way
-from .studies import (DEFAULT_BURN_IN, DEFAULT_ORDERS, DEFAULT_SAMPLES, DEFAULT_SEED, DEFAULT_SWEEPS, GIBBS_AUTO_N,
-                      REFERENCES, OrderStudy, baseline, clamp_burn_in, exact_posterior, gibbs_run, kmeans_k,
-                      mixture_references_apply, model_exact, posterior_summary)
+from .studies import (DEFAULT_BURN_IN, DEFAULT_ORDERS, DEFAULT_SAMPLES, DEFAULT_SEED, DEFAULT_SWEEPS, REFERENCES,
+                      OrderStudy, automatic_reference, baseline, clamp_burn_in, exact_posterior, gibbs_run, kmeans_k,
+                      model_exact, posterior_summary)
 
 MAX_POINTS = 1000
 THREADS = 2                  # workers for the order study's model calls
@@ -112,12 +111,12 @@ def prefetch_heavy_pages(ds, pair: str, gfn, ncp, model_input: Callable[[], np.n
                                                       s["reference"], model, X)[0]
         # The Uncertainty page's references, as it computes them by default (pages/uncertainty.py).
         X_ref = np.asarray(ds.X, dtype=float)
-        mixture = mixture_references_apply(pair, ds.source)
+        reference = automatic_reference(ds.n, pair, ds.source)
         calls = []
-        if mixture and ds.n <= post.MAX_EXACT_N:
+        if reference == "exact":
             calls.append(lambda: exact_posterior(ds.key, X_ref))
             calls += [lambda m=model: model_exact(ds.key, m.name, m, X) for model in (gfn, ncp)]
-        elif mixture and ds.n <= GIBBS_AUTO_N:
+        elif reference == "gibbs":
             calls.append(lambda: gibbs_run(ds.key, s["sweeps"], clamp_burn_in(s["sweeps"], s["burn_in"]),
                                            s["sample_seed"], X_ref))
         k = kmeans_k(truth, summaries[gfn.name].reference)

@@ -221,6 +221,16 @@ def mixture_references_apply(pair: str, source: str) -> bool:
     return pair != "digits" and source != "digits"
 
 
+def automatic_reference(n: int, pair: str, source: str) -> str | None:
+    """The mixture reference the Uncertainty page computes without being asked: "exact" (N <=
+    posterior.MAX_EXACT_N), "gibbs" (N <= GIBBS_AUTO_N), else None (digits; or Gibbs on request)."""
+    if not mixture_references_apply(pair, source):
+        return None
+    if n <= post.MAX_EXACT_N:
+        return "exact"
+    return "gibbs" if n <= GIBBS_AUTO_N else None
+
+
 def clamp_burn_in(sweeps: int, burn_in: int) -> int:
     return min(burn_in, sweeps - 1)
 
