@@ -36,7 +36,7 @@ def spread_figure(log_q_by_model: dict, height: int = 380) -> go.Figure:
     fig.update_layout(
         height=height, showlegend=False, margin=dict(l=82, r=20, t=50, b=40),   # l: room for the tick labels and y title (one draw)
         title=dict(text="log q of the same clustering, one point per order", x=0.0, font=dict(size=15)),
-        yaxis_title="log q − model's median (nats)", template="plotly_white",
+        yaxis_title="log q − model's median (nats)",
     )
     return fig
 

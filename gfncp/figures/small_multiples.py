@@ -91,7 +91,7 @@ def small_multiples(P, panels: list, n_cols: int, *, panel_height: int = 260, ri
                            font=dict(size=13, color="#31333f")))
     top = 70 if first_ring >= 0 else 50          # room for the legend only when there is one
     layout.update(
-        annotations=titles, height=total_height + (top - 50), template="plotly_white",
+        annotations=titles, height=total_height + (top - 50),
         margin=margin or dict(l=40, r=10, t=top, b=40),
         legend=dict(orientation="h", yref="container", y=1.0, yanchor="top", x=1.0, xanchor="right",
                     font=dict(size=13)))

@@ -113,7 +113,7 @@ def uncertainty_scatter(coords, value, most_probable, probability, *, quantity: 
     # Margins that already hold the tick labels, axis titles and colour bar (as Streamlit's theme draws
     # them): with too little room plotly grows them after drawing and draws everything again (500
     # points: 0.08 s instead of 0.04 s in plain Chromium).
-    fig.update_layout(height=height, template="plotly_white",
+    fig.update_layout(height=height,
                       margin=dict(l=80, r=20 if quantity == "cluster" else 110, t=40 if title else 20, b=70),
                       title=dict(text=title, x=0.0, font=dict(size=15)) if title else None)
     return fig
@@ -172,12 +172,12 @@ def coassignment_heatmap(matrices: dict, order, boundaries, reference=None, heig
                 continue
             tickvals.append(centre)
             ticktext.append(f"C{int(ref_sorted[starts[j]])}")
-    axis = dict(type="category", tickmode="array", tickvals=tickvals, ticktext=ticktext, showgrid=False,
+    axis = dict(type="category", tickmode="array", tickvals=tickvals, ticktext=ticktext, showgrid=False, ticks="",
                 tickfont=dict(size=10))
     fig.update_xaxes(**axis, tickangle=0)
     fig.update_yaxes(**axis, autorange="reversed")
     fig.update_layout(
-        height=height, width=left + plot_width + right, template="plotly_white",
+        height=height, width=left + plot_width + right,
         margin=dict(l=left, r=right, t=top, b=bottom),
         coloraxis=dict(colorscale=HEATMAP_SCALE, cmin=0, cmax=100,
                        colorbar=dict(title=dict(text="P(same<br>cluster)"), thickness=14, len=0.85, x=1.02,
@@ -203,7 +203,7 @@ def k_distribution_figure(k_probs: dict, height: int = 360, title: str = "") -> 
         fig.add_trace(go.Bar(x=ks, y=y, name=name, marker_color=_model_color(name),
                              hovertemplate=f"{name}<br>P(K = %{{x}}) = %{{y:.3f}}<extra></extra>"))
     fig.update_layout(
-        height=height, template="plotly_white", barmode="group", bargap=0.25,
+        height=height, barmode="group", bargap=0.25,
         margin=dict(l=82, r=20, t=40 if title else 20, b=85),      # room for the labels: one draw, not two
         title=dict(text=title, x=0.0, font=dict(size=15)) if title else None,
         legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0.0),
@@ -243,7 +243,7 @@ def partition_bars(labels, probs: dict, height: int = 420, title: str = "") -> g
             customdata=np.array(blocks, dtype=object)[:, None],
             hovertemplate=f"{name}<br>%{{x}}: %{{customdata[0]}}<br>probability %{{y:.3f}}<extra></extra>"))
     fig.update_layout(
-        height=height, template="plotly_white", barmode="group", bargap=0.2,
+        height=height, barmode="group", bargap=0.2,
         margin=dict(l=50, r=20, t=40 if title else 20, b=45),
         title=dict(text=title, x=0.0, font=dict(size=15)) if title else None,
         legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="right", x=1.0),
