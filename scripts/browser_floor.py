@@ -2,6 +2,7 @@
 direct-load times.
 
     .venv/bin/python scripts/browser_floor.py [--repeats 3]
+    .venv/bin/python scripts/browser_floor.py --anatomy uncertainty [--anatomy data ...]
 
 Starts two throwaway Streamlit apps (a title and a line of text; the same plus one three-point
 plotly chart) and the real app, and opens each in a brand-new browser context (nothing cached)
@@ -49,11 +50,71 @@ def load_times(browser, url: str, repeats: int) -> tuple[list[float], list[float
     return fresh, tab
 
 
+# Installed before a page's own scripts: the browser clock (ms since navigation start) of every
+# change of Streamlit's script state, and every main-thread task of 50 ms or more (Long Tasks API).
+_RECORDER_JS = """
+window.__scriptStates = []; window.__longTasks = [];
+new MutationObserver(ms => { for (const m of ms) window.__scriptStates.push(
+    [m.target.getAttribute('data-test-script-state'), performance.now()]); })
+  .observe(document, {subtree: true, attributes: true, attributeFilter: ['data-test-script-state']});
+new PerformanceObserver(list => { for (const e of list.getEntries()) window.__longTasks.push([e.startTime, e.duration]); })
+  .observe({type: 'longtask', buffered: true});
+"""
+_PLOTLY_CHUNK = "PlotlyChart"          # the name of Streamlit's lazily loaded chunk that holds plotly.js
+
+
+def anatomy(browser, base_url: str, path: str, repeats: int) -> None:
+    """Direct loads of base_url/path in new tabs (server and browser cache warm); print the phases."""
+    context = browser.new_context(viewport=harness.VIEWPORT)
+    context.add_init_script(_RECORDER_JS)
+    first = context.new_page()              # first visit: the server computes and caches this set's results
+    first.goto(f"{base_url}/{path}")
+    harness.wait_for_app(first, timeout=300)
+    time.sleep(8)                           # let the background prefetch finish
+    print(f"\nDirect load of /{path}, new tab (ms since navigation start): script runs | plotly.js requested -> "
+          "received | the longest task after that (plotly.js evaluation) | long tasks after it (drawing) | idle")
+    for _ in range(repeats):
+        time.sleep(2)
+        page = context.new_page()
+        page.goto(f"{base_url}/{path}", wait_until="domcontentloaded")
+        idle = harness.wait_for_app(page, timeout=120) * 1000
+        states = page.evaluate("window.__scriptStates")
+        tasks = page.evaluate("window.__longTasks")
+        chunk = page.evaluate(f"performance.getEntriesByType('resource').filter(e => e.name.includes('{_PLOTLY_CHUNK}'))"
+                              ".map(e => [e.startTime, e.responseEnd])")
+        page.close()
+        run = [t for s, t in states if s == "running"][:1] + [t for s, t in states if s == "notRunning"][:1]
+        line = f"  {'-'.join(f'{t:.0f}' for t in run):>11s}"
+        if chunk:
+            line += f" | {chunk[0][0]:.0f} -> {chunk[0][1]:.0f}"
+            after = [(t, d) for t, d in tasks if t >= chunk[0][1]]
+            if after:     # plotly.js's evaluation: by far the longest task once its code has arrived
+                start, length = max(after, key=lambda task: task[1])
+                drawing = [d for t, d in after if t >= start + length]
+                line += f" | {start:.0f} + {length:.0f} | {sum(drawing):.0f} in {len(drawing)} tasks"
+        print(line + f" | {idle:.0f}", flush=True)
+    context.close()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--anatomy", action="append", metavar="PAGE",
+                    help="trace a direct load of this page of the app instead (url path, e.g. uncertainty)")
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
+
+    if args.anatomy:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=harness.CHROMIUM, args=harness.CHROMIUM_ARGS, headless=True)
+            proc, base = harness.start_server("app.py", cwd=REPO)
+            try:
+                for path in args.anatomy:
+                    anatomy(browser, base, path, args.repeats)
+            finally:
+                harness.stop_server(proc)
+                browser.close()
+        return
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
