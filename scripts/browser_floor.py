@@ -57,7 +57,8 @@ window.__scriptStates = []; window.__longTasks = [];
 new MutationObserver(ms => { for (const m of ms) window.__scriptStates.push(
     [m.target.getAttribute('data-test-script-state'), performance.now()]); })
   .observe(document, {subtree: true, attributes: true, attributeFilter: ['data-test-script-state']});
-new PerformanceObserver(list => { for (const e of list.getEntries()) window.__longTasks.push([e.startTime, e.duration]); })
+new PerformanceObserver(list => {
+  for (const e of list.getEntries()) window.__longTasks.push([e.startTime, e.duration]); })
   .observe({type: 'longtask', buffered: true});
 """
 _PLOTLY_CHUNK = "PlotlyChart"          # the name of Streamlit's lazily loaded chunk that holds plotly.js
@@ -71,8 +72,8 @@ def anatomy(browser, base_url: str, path: str, repeats: int) -> None:
     first.goto(f"{base_url}/{path}")
     harness.wait_for_app(first, timeout=300)
     time.sleep(8)                           # let the background prefetch finish
-    print(f"\nDirect load of /{path}, new tab (ms since navigation start): script runs | plotly.js requested -> "
-          "received | the longest task after that (plotly.js evaluation) | long tasks after it (drawing) | idle")
+    print(f"\nDirect load of /{path}, new tab (ms since navigation start): script runs | plotly.js requested "
+          "-> received | the longest task after that (plotly.js evaluation) | long tasks after it (drawing) | idle")
     for _ in range(repeats):
         time.sleep(2)
         page = context.new_page()
@@ -80,8 +81,8 @@ def anatomy(browser, base_url: str, path: str, repeats: int) -> None:
         idle = harness.wait_for_app(page, timeout=120) * 1000
         states = page.evaluate("window.__scriptStates")
         tasks = page.evaluate("window.__longTasks")
-        chunk = page.evaluate(f"performance.getEntriesByType('resource').filter(e => e.name.includes('{_PLOTLY_CHUNK}'))"
-                              ".map(e => [e.startTime, e.responseEnd])")
+        chunk = page.evaluate("performance.getEntriesByType('resource')"
+                              f".filter(e => e.name.includes('{_PLOTLY_CHUNK}')).map(e => [e.startTime, e.responseEnd])")
         page.close()
         run = [t for s, t in states if s == "running"][:1] + [t for s, t in states if s == "notRunning"][:1]
         line = f"  {'-'.join(f'{t:.0f}' for t in run):>11s}"
@@ -100,7 +101,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--anatomy", action="append", metavar="PAGE",
-                    help="trace a direct load of this page of the app instead (url path, e.g. uncertainty)")
+                    help="time direct loads of this page of the app instead, phase by phase "
+                         "(its url path, e.g. uncertainty)")
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
 
