@@ -27,11 +27,19 @@ PAGES = [  # (file, title, icon, url_path)
     ("pages/about.py", "About", ":material/info:", "about"),
 ]
 
-pages = [
-    st.Page(str(HERE / path), title=title, icon=icon, url_path=url, default=(url == "data"))
+HOME = "data"   # the default page: Streamlit serves it at the root URL
+
+pages = {
+    url: st.Page(str(HERE / path), title=title, icon=icon, url_path=url if url != HOME else "home",
+                 default=(url == HOME))
     for path, title, icon, url in PAGES
-]
-current = st.navigation(pages)
+}
+# Streamlit answers the default page's own path (/data) with a "Page not found" dialog; a hidden
+# page there sends visitors who type it, or follow an old link, to the root instead.
+home_alias = st.Page(lambda: st.switch_page(pages[HOME]), title="Data", url_path=HOME, visibility="hidden")
+current = st.navigation([*pages.values(), home_alias])
+if current is home_alias:
+    st.switch_page(pages[HOME])
 render_sidebar()
 with page_run():         # background prefetchers start no new call meanwhile (gfncp/ui/busy.py)
     current.run()

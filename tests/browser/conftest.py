@@ -70,6 +70,9 @@ SEL_ERRORS = ", ".join(
         '[data-testid="stException"]',
         ".stException",
         '[data-testid="stAlertContentError"]',
+        # The app opens no dialogs of its own: a modal is Streamlit reporting a problem
+        # ("Page not found", a lost connection).
+        '[role="dialog"]',
     ]
 )
 
