@@ -230,7 +230,7 @@ if flows_trace is not None:
     mismatch = log_out - log_in
     worst = int(np.argmax(np.abs(mismatch)))
     st.info(f"**What flow in = flow out means.** {stf.FLOW_EXPLANATION} On this path the two differ most "
-            f"at step {worst + 1}: flow out / flow in = {np.exp(mismatch[worst]):.3g}.", icon=":material/water:")
+            f"at step {worst + 1}: flow out / flow in = {stf.fmt_ratio(mismatch[worst])}.", icon=":material/water:")
 if compare and other is not None:
     gap = tx.policy_gap(trace, other)
     differs = tx.preferred_options(trace) != tx.preferred_options(other)

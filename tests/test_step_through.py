@@ -6,6 +6,7 @@ import csv
 import functools
 import io
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -146,15 +147,24 @@ def test_flow_values_equal_the_trace(trace, xy):
         fv = stf.flow_values(trace, n)
         assert fv["log_in"] == pytest.approx(trace.log_flow_in[n])
         assert fv["log_out"] == pytest.approx(np.log(np.exp(trace.log_flows[n]).sum()))
-        assert fv["ratio"] == pytest.approx(1.0)             # the synthetic trace is consistent
+        assert fv["log_ratio"] == pytest.approx(0.0, abs=1e-9)   # the synthetic trace is consistent
         assert stf.fmt_flow(fv["log_in"]) in stf.flow_line(trace, n)
     fig = stf.step_figure(xy, trace, 4)
     strip = next(t for t in fig.data if t.name == "log(out/in)")
     assert np.allclose(strip.y, log_out - log_in)
     assert "flow in" in fig.layout.title.text and "log q" in fig.layout.title.text
     bad = make_trace(CHOICES, consistent=False)
-    assert stf.flow_values(bad, 3)["ratio"] == pytest.approx(np.exp(0.3))
+    assert stf.flow_values(bad, 3)["log_ratio"] == pytest.approx(0.3)
+    assert "≠" in stf.flow_line(bad, 3) and f"ratio out/in {np.exp(0.3):.2f}" in stf.flow_line(bad, 3)
     assert stf.flow_values(make_trace(CHOICES, kind="ncp"), 3) is None
+
+
+def test_fmt_ratio_near_one_and_far_outside_float_range():
+    assert stf.fmt_ratio(np.log(1.234)) == "1.23"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                       # no overflow on the way
+        assert stf.fmt_ratio(2000.0) == stf.fmt_flow(2000.0) == "3.9e+868"
+        assert stf.fmt_ratio(-2000.0) == "2.6e-869"
 
 
 def test_fmt_flow():

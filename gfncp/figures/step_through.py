@@ -160,12 +160,18 @@ def fmt_flow(log_value: float) -> str:
     return f"{mant:.1f}e{exp:+d}" if abs(exp) >= 3 else f"{math.exp(log_value):.3g}"
 
 
+def fmt_ratio(log_ratio: float) -> str:
+    """exp(log_ratio) with two decimals near 1, else as fmt_flow writes it (a set far outside
+    the training data can put flows e^1000 apart: no overflow)."""
+    return f"{math.exp(log_ratio):.2f}" if abs(log_ratio) < math.log(100.0) else fmt_flow(log_ratio)
+
+
 def flow_values(trace: Trace, n: int) -> dict | None:
-    """{"log_in", "log_out", "ratio"} at step n for a GFNCP trace (None for NCP: logits)."""
+    """{"log_in", "log_out", "log_ratio"} at step n for a GFNCP trace (None for NCP: logits)."""
     if trace.kind != "gfncp":
         return None
     li, lo = float(trace.log_flow_in[n]), logsumexp(trace.log_flows[n])
-    return {"log_in": li, "log_out": lo, "ratio": float(np.exp(lo - li))}
+    return {"log_in": li, "log_out": lo, "log_ratio": lo - li}
 
 
 def flow_line(trace: Trace, n: int) -> str:
@@ -174,9 +180,9 @@ def flow_line(trace: Trace, n: int) -> str:
     logq = f"log q(partial clustering) = {trace.log_q[n]:.2f}"
     if fv is None:
         return f"{logq} · NCP scores options with logits, not flows"
-    rel = "≈" if abs(fv["ratio"] - 1) < 0.05 else "≠"
+    rel = "≈" if math.log(0.95) < fv["log_ratio"] < math.log(1.05) else "≠"
     return (f"flow in {fmt_flow(fv['log_in'])} {rel} flow out {fmt_flow(fv['log_out'])} "
-            f"(ratio out/in {fv['ratio']:.2f}) · {logq}")
+            f"(ratio out/in {fmt_ratio(fv['log_ratio'])}) · {logq}")
 
 
 def step_caption(trace: Trace, n: int, other: Trace | None = None) -> str:
