@@ -69,6 +69,22 @@ def test_describe_spread_words():
         inv.spread_summary([0.0, np.nan])
 
 
+def test_float_rounding_is_not_order_dependence():
+    # what the page met on a two-point set: GFNCP's log q moved by 1e-7 nats, NCP's not at all
+    noise = inv.spread_summary(-0.0703 + np.r_[np.zeros(49), 1.1e-7])
+    exact = inv.spread_summary(np.full(50, -0.0100))
+    assert noise["rounding"] and noise["range"] > 0 and not exact["range"]
+    assert inv.format_ratio(noise) == "not beyond float rounding"
+    text = inv.describe_spread("GFNCP", noise)
+    assert "the same under all 50 orders, up to float rounding (range 1.1e-07 nats)" in text
+    assert inv.compare_spreads("GFNCP", noise, "NCP", exact) == \
+        "Neither GFNCP nor NCP changes with the order here (beyond float rounding)."
+    # the tolerance scales with log q: 1e-4 nats is rounding at log q = -300, not at -3
+    assert inv.spread_summary([-300.0, -300.0 + 1e-4])["rounding"]
+    small = inv.spread_summary([-3.0, -3.0 + 1e-4])
+    assert not small["rounding"] and "NOT" in inv.compare_spreads("GFNCP", small, "NCP", exact)
+
+
 def test_compare_spreads_tells_the_truth_either_way():
     small = inv.spread_summary([0.0, 0.1])
     big = inv.spread_summary([0.0, 1.0])
