@@ -202,11 +202,15 @@ def k_distribution_figure(k_probs: dict, height: int = 360, title: str = "") -> 
         y = np.array([probs[k] if k < len(probs) else 0.0 for k in ks])
         fig.add_trace(go.Bar(x=ks, y=y, name=name, marker_color=_model_color(name),
                              hovertemplate=f"{name}<br>P(K = %{{x}}) = %{{y:.3f}}<extra></extra>"))
+    top, bottom = (40 if title else 20), 85                     # room for the labels: one draw, not two
     fig.update_layout(
         height=height, barmode="group", bargap=0.25,
-        margin=dict(l=82, r=20, t=40 if title else 20, b=85),      # room for the labels: one draw, not two
+        margin=dict(l=82, r=20, t=top, b=bottom),
         title=dict(text=title, x=0.0, font=dict(size=15)) if title else None,
-        legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0.0),
+        # The legend (when there are two or more posteriors) sits a fixed 43 px under the plot, below the
+        # axis title, whatever the figure's height: as a fraction of the plot it would need more margin
+        # in taller figures.
+        legend=dict(orientation="h", yanchor="top", y=-43 / max(height - top - bottom, 1), xanchor="left", x=0.0),
         xaxis=dict(title="number of clusters K", dtick=1 if len(ks) <= 25 else None),
         yaxis=dict(title="probability", rangemode="tozero"),
     )
@@ -244,7 +248,7 @@ def partition_bars(labels, probs: dict, height: int = 420, title: str = "") -> g
             hovertemplate=f"{name}<br>%{{x}}: %{{customdata[0]}}<br>probability %{{y:.3f}}<extra></extra>"))
     fig.update_layout(
         height=height, barmode="group", bargap=0.2,
-        margin=dict(l=50, r=20, t=40 if title else 20, b=45),
+        margin=dict(l=72, r=20, t=50 if title else 30, b=70),     # room for the labels: one draw, not two
         title=dict(text=title, x=0.0, font=dict(size=15)) if title else None,
         legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="right", x=1.0),
         xaxis=dict(title="partition (ranked by the exact posterior)"),

@@ -302,6 +302,16 @@ def grown_margins(page) -> list[str]:
     return page.evaluate(_GROWN_MARGINS_JS)
 
 
+_CUT_METRICS_JS = """() => Array.from(document.querySelectorAll('[data-testid="stMetricValue"]'))
+  .filter(m => [m, ...m.querySelectorAll('*')].some(e => e.scrollWidth > e.clientWidth + 1))
+  .map(m => m.innerText)"""
+
+
+def cut_metrics(page) -> list[str]:
+    """Metric values too wide for their column (Streamlit cuts them off with an ellipsis)."""
+    return page.evaluate(_CUT_METRICS_JS)
+
+
 def record_timing(name: str, seconds: float) -> None:
     TIMINGS.append((name, float(seconds)))
     print(f"[render] {name}: {seconds:.2f} s")
@@ -384,6 +394,10 @@ class StApp:
         """No chart had its margins grown after drawing (each figure's margins hold its labels)."""
         grown = grown_margins(self.page)
         assert not grown, f"plotly grew these margins and drew the figures twice: {grown}"
+
+    def assert_metrics_fit(self) -> None:
+        cut = cut_metrics(self.page)
+        assert not cut, f"metric values cut off by their column: {cut}"
 
     def screenshot(self, name: str, full_page: bool = True) -> Path:
         return screenshot(self.page, name, full_page=full_page)

@@ -123,6 +123,7 @@ def test_each_page_loads_directly(dev_models_dir, st_app, st_helpers, title, url
     if url == "data":                 # the default page's own path sends the visitor to the root, where it lives
         assert urlparse(st_app.page.url).path == "/", st_app.page.url
     st_app.assert_drawn_once()
+    st_app.assert_metrics_fit()
     assert st_app.page.title() == "GFNCP Explorer"
     assert sidebar(st_app.page).get_by_text("Current data set").is_visible()
     assert sidebar(st_app.page).get_by_text(re.compile(r"N = 100 points")).is_visible()

@@ -30,6 +30,7 @@ def test_every_page_on_a_500_point_set(dev_models_dir, st_app):
         st_app.measure(f"N=500: sidebar -> {title}", lambda: link.click(), timeout=240)
         st_app.assert_no_exception()
         st_app.assert_drawn_once()
+        st_app.assert_metrics_fit()
         assert re.search(r"N = 500 points", sidebar.inner_text())
         if title != "About":
             assert page.locator('[data-testid="stPlotlyChart"]').count() >= 1, title

@@ -87,3 +87,25 @@ def test_uncertainty_page_renders_heatmap(st_app):
     time.sleep(1.0)
     path = st_app.screenshot("uncertainty")
     assert path.stat().st_size > 0
+
+
+def test_exact_posterior_on_a_small_upload(st_app, tmp_path):
+    """A six-point upload takes the page's exact-posterior branch (every partition enumerated):
+    no error, every chart drawn once, every metric readable."""
+    page = st_app.page
+    points = tmp_path / "six_points.csv"
+    points.write_text("x,y\n0,0\n0.5,0.2\n0.1,0.6\n9,9\n9.4,8.8\n8.7,9.3\n")
+    st_app.open("", name="front page (before a small upload)")
+    page.get_by_role("tab", name="Upload").click()
+    st_app.wait(expect_rerun=True)
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(points))
+    st_app.wait(expect_rerun=True)
+    page.get_by_role("button", name="Use this data").click()
+    st_app.wait(expect_rerun=True)
+    link = page.locator('[data-testid="stSidebarNav"] a', has_text="Uncertainty").first
+    st_app.measure("six points: sidebar -> Uncertainty (exact posterior)", lambda: link.click(), timeout=240)
+    st_app.assert_no_exception()
+    assert page.get_by_text("exact Bayesian posterior").first.is_visible()
+    assert page.get_by_text("most probable partitions under the exact posterior").count() >= 1
+    st_app.assert_drawn_once()
+    st_app.assert_metrics_fit()
