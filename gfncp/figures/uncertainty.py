@@ -113,8 +113,10 @@ def uncertainty_scatter(coords, value, most_probable, probability, *, quantity: 
     # Margins that already hold the tick labels, axis titles and colour bar (as Streamlit's theme draws
     # them): with too little room plotly grows them after drawing and draws everything again (500
     # points: 0.08 s instead of 0.04 s in plain Chromium).
+    # On the right: the colour bar, or the legend of reference clusters (plotly shows none for one trace).
+    right = 20 if quantity == "cluster" and len(fig.data) < 2 else 110
     fig.update_layout(height=height,
-                      margin=dict(l=80, r=20 if quantity == "cluster" else 110, t=40 if title else 20, b=70),
+                      margin=dict(l=80, r=right, t=40 if title else 20, b=70),
                       title=dict(text=title, x=0.0, font=dict(size=15)) if title else None)
     return fig
 

@@ -87,6 +87,15 @@ def test_uncertainty_page_renders_heatmap(st_app):
     time.sleep(1.0)
     path = st_app.screenshot("uncertainty")
     assert path.stat().st_size > 0
+    st_app.assert_drawn_once()
+
+    # coloured by reference cluster: a legend instead of the colour bar, in margins that hold it
+    page.get_by_text("Reference cluster", exact=True).first.click()
+    st_app.wait(expect_rerun=True, timeout=240)
+    st_app.assert_no_exception()
+    scatter = page.locator('[data-testid="stPlotlyChart"]').first
+    assert scatter.locator(".legend").count() == 1 and scatter.locator(".colorbar").count() == 0
+    st_app.assert_drawn_once()
 
 
 def test_exact_posterior_on_a_small_upload(st_app, tmp_path):
