@@ -184,7 +184,9 @@ def digits_thumbnails(images, labels, per_cluster: int = 6, title: str = "",
     fig.update_xaxes(visible=False, showgrid=False, zeroline=False, constrain="domain", constraintoward="left")
     _base_layout(fig, title, height=max(140, len(clusters) * cell_px + (50 if title else 20)))
     _equal_axes(fig)
-    fig.update_layout(plot_bgcolor="white")
+    # a left margin that holds the row labels (~7 px a character), so plotly draws the grid once
+    label_chars = max(len(f"■ cluster {k} ({sizes[k]})") for k in clusters)
+    fig.update_layout(plot_bgcolor="white", margin_l=12 + 7 * label_chars)
     return fig
 
 

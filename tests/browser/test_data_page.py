@@ -88,6 +88,7 @@ def test_data_page_flow_and_every_page(dev_models_dir, st_app, files):
     # a digits task: thumbnails and the pair choice in the sidebar
     click_tab(st_app, "Real data")
     st_app.measure("data: draw digits task", lambda: page.get_by_role("button", name="Draw task").click())
+    st_app.assert_drawn_once()
     st_app.assert_no_exception()
     assert page.get_by_text("A few images of every true cluster").first.is_visible()
     assert sidebar(page).get_by_text("Model pair").is_visible()
