@@ -27,7 +27,8 @@ PAGES = [  # (file, title, icon, url_path)
     ("pages/about.py", "About", ":material/info:", "about"),
 ]
 
-HOME = "data"   # the default page: Streamlit serves it at the root URL
+HOME = "data"   # the default page: Streamlit serves it at the root URL (its own url_path stays
+                # reserved, unreachable: "home" here, so that HOME's path is free for the alias below)
 
 pages = {
     url: st.Page(str(HERE / path), title=title, icon=icon, url_path=url if url != HOME else "home",

@@ -26,9 +26,9 @@ from .partitions import canonical_labels, distinct_partitions
 # A GFNCP whose flows match to within this many nats in every order is "consistent".
 CONSISTENT_GAP_NATS = 0.05
 # The networks run in float32 (epsilon 1.2e-7): a log q that moves by less than this fraction of
-# its size (of 1 nat when smaller) is rounding, not order dependence. Two points: GFNCP's log q
-# of -0.07 nats moved by 1e-7 over 50 orders, and the page called it "infinitely" less invariant
-# than NCP's, which happened to round identically.
+# its size (of 1 nat when smaller) is rounding, not order dependence. On a two-point set GFNCP's
+# log q of -0.07 nats moved by 1e-7 over 50 orders, and the page called it "infinitely" less
+# invariant than NCP's, which happened to round identically.
 ROUNDING_REL = 1e-5
 
 
