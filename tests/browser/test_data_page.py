@@ -118,11 +118,11 @@ def test_data_page_flow_and_every_page(dev_models_dir, st_app, files):
 def test_each_page_loads_directly(dev_models_dir, st_app, st_helpers, title, url):
     """A fresh session opening each page's URL: render time from navigation to idle, first in a
     brand-new browser profile (nothing cached: a newcomer's first visit), then in a new tab of
-    the same browser (Streamlit's and plotly's scripts cached, as for a returning user)."""
-    st_app.open(url, name=f"{url} (direct load, new browser)", timeout=240)
-    st_app.assert_no_exception()      # includes Streamlit's "Page not found" dialog
-    if url == "data":                 # the default page's own path sends the visitor to the root, where it lives
-        assert urlparse(st_app.page.url).path == "/", st_app.page.url
+    the same browser (Streamlit's and plotly's scripts cached, as for a returning user). The
+    Data page lives at the root; its own path (/data) sends the visitor there."""
+    path = "" if url == "data" else url
+    st_app.open(path, name=f"{url} (direct load, new browser)", timeout=240)
+    st_app.assert_no_exception()      # includes Streamlit's dialogs ("Page not found")
     st_app.assert_drawn_once()
     st_app.assert_metrics_fit()
     assert st_app.page.title() == "GFNCP Explorer"
@@ -130,9 +130,14 @@ def test_each_page_loads_directly(dev_models_dir, st_app, st_helpers, title, url
     assert sidebar(st_app.page).get_by_text(re.compile(r"N = 100 points")).is_visible()
 
     tab = st_app.page.context.new_page()
-    st_helpers.open_app(tab, st_app.base_url, url, name=f"{url} (direct load, new tab)", timeout=240)
+    st_helpers.open_app(tab, st_app.base_url, path, name=f"{url} (direct load, new tab)", timeout=240)
     st_helpers.assert_no_exception(tab)
     assert sidebar(tab).get_by_text(re.compile(r"N = 100 points")).is_visible()
+    if url == "data":
+        st_helpers.open_app(tab, st_app.base_url, "data", name="/data (sends the visitor to the root)", timeout=240)
+        st_helpers.assert_no_exception(tab)
+        assert urlparse(tab.url).path == "/", tab.url
+        assert tab.get_by_role("heading", name="Data").first.is_visible()
     tab.close()
 
 
