@@ -2,7 +2,7 @@
 direct-load times.
 
     .venv/bin/python scripts/browser_floor.py [--repeats 3]
-    .venv/bin/python scripts/browser_floor.py --anatomy uncertainty [--anatomy data ...]
+    .venv/bin/python scripts/browser_floor.py --anatomy uncertainty [--anatomy "" (the Data page, at the root) ...]
 
 Starts two throwaway Streamlit apps (a title and a line of text; the same plus one three-point
 plotly chart) and the real app, and opens each in a brand-new browser context (nothing cached)
@@ -125,7 +125,7 @@ def main() -> None:
         apps = [("Streamlit, text only", folder, "text.py", ""),
                 ("Streamlit, one plotly chart", folder, "chart.py", ""),
                 ("GFNCP Explorer: About", REPO, "app.py", "about"),
-                ("GFNCP Explorer: Data", REPO, "app.py", "data")]
+                ("GFNCP Explorer: Data", REPO, "app.py", "")]
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=harness.CHROMIUM, args=harness.CHROMIUM_ARGS, headless=True)
             print(f"{'page':32s} {'new browser (s)':>22s} {'new tab (s)':>22s}")
