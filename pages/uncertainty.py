@@ -41,6 +41,12 @@ def _fmt_q(log_q: float) -> str:
     return f"q={np.exp(log_q):.2f}" if log_q >= np.log(0.01) else f"log q={log_q:.1f}"
 
 
+def metric(row, label: str, value, **kwargs) -> None:
+    """A metric as wide as its label or value, in a row (st.container(horizontal=True)) that wraps on
+    narrow screens: equal fixed columns cut labels and values off there."""
+    row.metric(label, value, width="content", **kwargs)
+
+
 def _fmt_p(p: float) -> str:
     return f"{p:.2g}" if p < 0.01 else f"{p:.2f}"
 
@@ -131,15 +137,15 @@ if with_ncp:
 s_shown, t_s, t_x = results[shown_name]
 shown = s_shown.points
 k_mode = int(np.argmax(s_shown.k_probs))
-m = st.columns(6)
-m[0].metric("Clusters in the reference", shown.n_reference_clusters)
-m[1].metric("Most probable K", k_mode, help=f"P(K = {k_mode}) = {s_shown.k_probs[k_mode]:.2f}")
-m[2].metric("Posterior mean of K", f"{s_shown.expected_k:.2f}")
+row = st.container(horizontal=True, gap="medium")
+metric(row, "Clusters in the reference", shown.n_reference_clusters)
+metric(row, "Most probable K", k_mode, help=f"P(K = {k_mode}) = {s_shown.k_probs[k_mode]:.2f}")
+metric(row, "Posterior mean of K", f"{s_shown.expected_k:.2f}")
 n_unsure = int((shown.probability < 0.9).sum())
-m[3].metric("Mean entropy (nats)", f"{shown.entropy.mean():.2f}")
-m[4].metric("Uncertain points", f"{100 * n_unsure / N:.0f}%",
+metric(row, "Mean entropy (nats)", f"{shown.entropy.mean():.2f}")
+metric(row, "Uncertain points", f"{100 * n_unsure / N:.0f}%",
             help=f"{n_unsure} of {N} points: their most likely cluster has probability below 0.9.")
-m[5].metric("Time", f"{t_s + t_x:.2f} s", help=f"{n_samples} samples: {t_s:.2f} s; all statistics: {t_x:.2f} s "
+metric(row, "Time", f"{t_s + t_x:.2f} s", help=f"{n_samples} samples: {t_s:.2f} s; all statistics: {t_x:.2f} s "
                                                "(first computation; cached afterwards).")
 
 left, right = st.columns([5, 2])
@@ -274,12 +280,12 @@ else:
                 "partitions (not samples) can be compared directly."
             )
             tv = post.total_variations(exact, model_dists)
-            m = st.columns(4)
-            m[0].metric("Total variation GFNCP ↔ exact", f"{tv['GFNCP']:.3f}",
+            row = st.container(horizontal=True, gap="medium")
+            metric(row, "Total variation GFNCP ↔ exact", f"{tv['GFNCP']:.3f}",
                         help="½ Σ |q(c) − p(c)| over all partitions: 0 = identical, 1 = disjoint.")
-            m[1].metric("Total variation NCP ↔ exact", f"{tv['NCP']:.3f}")
-            m[2].metric("Exact MAP probability", f"{exact.probs[0]:.3f}")
-            m[3].metric("Time, exact posterior", f"{t_exact:.2f} s",
+            metric(row, "Total variation NCP ↔ exact", f"{tv['NCP']:.3f}")
+            metric(row, "Exact MAP probability", f"{exact.probs[0]:.3f}")
+            metric(row, "Time, exact posterior", f"{t_exact:.2f} s",
                         help=f"Enumerating all partitions: {t_exact:.2f} s. Each model's exact q over them: "
                              f"GFNCP {model_times['GFNCP']:.2f} s, NCP {model_times['NCP']:.2f} s.")
             dists = {"Exact posterior": exact} | model_dists
@@ -337,13 +343,13 @@ else:
                 st.error(f"The Gibbs sampler failed: {err}")
             if g is not None:
                 agree = post.coassignment_agreement(g_C, summary.coassignment)
-                m = st.columns(4)
-                m[0].metric("Mean |P_Gibbs − P_GFNCP|", f"{agree['mean_abs']:.3f}",
+                row = st.container(horizontal=True, gap="medium")
+                metric(row, "Mean |P_Gibbs − P_GFNCP|", f"{agree['mean_abs']:.3f}",
                             help="Mean over all pairs of points of the difference between the two "
                                  "co-assignment matrices.")
-                m[1].metric("Pairs that differ by > 0.5", f"{agree['frac_over_half'] * 100:.1f}%")
-                m[2].metric("Gibbs: K (MAP state)", int(g.map_labels.max()) + 1)
-                m[3].metric("Gibbs time", f"{g.seconds:.2f} s",
+                metric(row, "Pairs that differ by > 0.5", f"{agree['frac_over_half'] * 100:.1f}%")
+                metric(row, "Gibbs: K (MAP state)", int(g.map_labels.max()) + 1)
+                metric(row, "Gibbs time", f"{g.seconds:.2f} s",
                             help=f"{sweeps} sweeps, {burn} burn-in, {len(g.samples)} samples kept. "
                                  f"GFNCP: {t_sample:.2f} s for {n_samples} samples.")
                 mats = {"Gibbs": g_C, "GFNCP": summary.coassignment}

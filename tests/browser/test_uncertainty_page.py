@@ -88,6 +88,13 @@ def test_uncertainty_page_renders_heatmap(st_app):
     path = st_app.screenshot("uncertainty")
     assert path.stat().st_size > 0
     st_app.assert_drawn_once()
+    st_app.assert_metrics_fit()
+
+    # a laptop-sized window, sidebar open: the metrics wrap rather than being cut off
+    page.set_viewport_size({"width": 1024, "height": 3000})
+    time.sleep(1.0)
+    st_app.assert_metrics_fit()
+    page.set_viewport_size({"width": 1400, "height": 4200})
 
     # coloured by reference cluster: a legend instead of the colour bar, in margins that hold it
     page.get_by_text("Reference cluster", exact=True).first.click()
