@@ -16,6 +16,7 @@ from gfncp.ui.state import DEFAULT_MOG, Dataset, get_dataset, projection, set_da
 SEED_MAX = 2**31 - 1
 PLOT_CONFIG = {"displaylogo": False}
 DIGITS_MAX_N = 500
+INPUT_PX, SEED_PX = 96, 150       # fixed widths, so a row of inputs wraps in a narrow window
 
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -121,18 +122,20 @@ if tab_gen.open is not False:
                 st.slider("Dimension", 2, 64, d["dim"], key="gen_dim", persist_state="session",
                           help="2-D sets go to the 2-D models; any other dimension to the 16-D models "
                                "(zero-padded below 16, projected onto 16 principal axes above).")
-                c1, c2, c3 = st.columns(3)
-                c1.number_input("α (CRP)", 0.05, 10.0, d["alpha"], 0.1, key="gen_alpha", persist_state="session",
-                                help="CRP concentration: expected number of clusters grows like α log N.")
-                c2.number_input("σ (spread)", 0.05, 10.0, d["sigma"], 0.1, key="gen_sigma", persist_state="session",
-                                help="Within-cluster standard deviation.")
-                c3.number_input("λ (centres)", 0.0, 100.0, d["lam"], 1.0, key="gen_lam", persist_state="session",
-                                help="Standard deviation of the cluster centres.")
-                c1, c2 = st.columns([1, 1], vertical_alignment="bottom")
-                c1.number_input("Seed", 0, SEED_MAX, step=1, key="gen_seed", persist_state="session",
-                                help="The same parameters and seed always give the same set.")
-                c2.form_submit_button("New seed", icon=":material/refresh:", on_click=generate_new_seed,
-                                      width="stretch", help="Draw a fresh random seed and generate.")
+                # Rows that wrap in a narrow window (equal columns squeezed the inputs to ~60 px there).
+                row = st.container(horizontal=True)
+                row.number_input("α (CRP)", 0.05, 10.0, d["alpha"], 0.1, key="gen_alpha", persist_state="session",
+                                 width=INPUT_PX,
+                                 help="CRP concentration: expected number of clusters grows like α log N.")
+                row.number_input("σ (spread)", 0.05, 10.0, d["sigma"], 0.1, key="gen_sigma", persist_state="session",
+                                 width=INPUT_PX, help="Within-cluster standard deviation.")
+                row.number_input("λ (centres)", 0.0, 100.0, d["lam"], 1.0, key="gen_lam", persist_state="session",
+                                 width=INPUT_PX, help="Standard deviation of the cluster centres.")
+                row = st.container(horizontal=True, vertical_alignment="bottom")
+                row.number_input("Seed", 0, SEED_MAX, step=1, key="gen_seed", persist_state="session",
+                                 width=SEED_PX, help="The same parameters and seed always give the same set.")
+                row.form_submit_button("New seed", icon=":material/refresh:", on_click=generate_new_seed,
+                                       help="Draw a fresh random seed and generate.")
                 st.form_submit_button("Generate", type="primary", icon=":material/casino:", on_click=generate,
                                       width="stretch")
         with right:
@@ -189,11 +192,11 @@ if tab_real.open is not False:
                 st.slider("Number of points N", 5, DIGITS_MAX_N, 100, key="dig_n", persist_state="session")
                 st.radio("Images from", ["held-out split (539 images)", "training split (1258 images)"],
                          key="dig_split", persist_state="session", horizontal=True)
-                c1, c2 = st.columns([1, 1], vertical_alignment="bottom")
-                c1.number_input("Seed", 0, SEED_MAX, step=1, key="dig_seed", persist_state="session",
-                                help="The same options and seed always give the same task.")
-                c2.form_submit_button("New seed", icon=":material/refresh:", on_click=draw_digits_new_seed,
-                                      width="stretch", help="Draw a fresh random seed and a new task.")
+                row = st.container(horizontal=True, vertical_alignment="bottom")
+                row.number_input("Seed", 0, SEED_MAX, step=1, key="dig_seed", persist_state="session",
+                                 width=SEED_PX, help="The same options and seed always give the same task.")
+                row.form_submit_button("New seed", icon=":material/refresh:", on_click=draw_digits_new_seed,
+                                       help="Draw a fresh random seed and a new task.")
                 st.form_submit_button("Draw task", type="primary", icon=":material/casino:", on_click=draw_digits,
                                       width="stretch")
         with right:

@@ -161,3 +161,19 @@ def test_cold_server_deep_link_runs_in_the_app_frame(dev_models_dir, page, st_he
     finally:
         st_helpers.stop_server(proc)
         log.close()
+
+
+def test_generate_controls_fit_a_laptop_window(st_app):
+    """At 1024 px with the sidebar open the Generate form's inputs keep a usable width (they wrap
+    onto more rows) and no button label is cut off."""
+    page = st_app.page
+    page.set_viewport_size({"width": 1024, "height": 900})
+    st_app.open("", name="data (1024-px window)")
+    st_app.assert_no_exception()
+    widths = page.evaluate("""() => Array.from(document.querySelectorAll('[data-testid="stNumberInput"]'))
+        .filter(e => e.offsetParent).map(e => e.getBoundingClientRect().width)""")
+    assert len(widths) == 4 and min(widths) >= 90, widths           # alpha, sigma, lambda, seed
+    cut = page.evaluate("""() => Array.from(document.querySelectorAll('[data-testid="stMain"] button'))
+        .filter(b => b.offsetParent && [b, ...b.querySelectorAll('*')].some(e => e.scrollWidth > e.clientWidth + 1))
+        .map(b => b.innerText)""")
+    assert not cut, f"button labels cut off: {cut}"
