@@ -108,7 +108,9 @@ st.caption(
 st.session_state.setdefault("st_order_seed", 0)
 st.session_state.setdefault("st_speed", 4)
 with st.container(border=True):
-    c1, c2, c3, c4 = st.columns([1.1, 1.3, 1.2, 1.2], gap="medium")
+    # Fixed-width groups in a row that wraps: equal columns cut labels off in a narrow window.
+    row = st.container(horizontal=True, gap="small")
+    c1, c2, c3, c4 = (row.container(width=px) for px in (185, 215, 205, 195))
     with c1:
         mode_label = st.radio("Decoding", ["Greedy", "Sampled"], horizontal=True, key="st_mode",
                               help="Greedy takes the most probable option at every step; Sampled draws "

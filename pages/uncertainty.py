@@ -71,7 +71,9 @@ if N < 2:
 st.caption(f"Data: **{ds.name}** · {N} points in {ds.dim}-D · model **{gfn.name}**"
            + (f" (input mapped to {gfn.dim}-D)" if ds.dim != gfn.dim else ""))
 
-c1, c2, c3, c4 = st.columns([2, 1, 2, 2])
+# Fixed-width groups in a row that wraps: equal columns cut labels off in a narrow window.
+row = st.container(horizontal=True, gap="small")
+c1, c2, c3, c4 = (row.container(width=px) for px in (230, 150, 250, 240))
 n_samples = c1.select_slider("Posterior samples S", options=[10, 20, 50, 100, 200, 500], value=DEFAULT_SAMPLES, key="unc_S",
                              help="Ancestral samples from the model's sequential policy (all equally weighted).")
 seed = int(c2.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="unc_seed"))
@@ -398,11 +400,11 @@ st.caption(("NMI = normalised mutual information with the true labels (1 = ident
 
 # -- 5. export ----------------------------------------------------------------------------------------
 st.header("5 · Export")
-e1, e2, _ = st.columns([1, 1, 2])
-e1.download_button("Per-point uncertainty (CSV)", post.per_point_csv(pts), file_name="uncertainty_points.csv",
-                   mime="text/csv", on_click="ignore", key="unc_dl_points",
-                   help="index, most probable reference cluster (-1 = unmatched), its probability, entropy (nats), "
-                        "cluster-mate confidence, reference cluster — for GFNCP.")
-e2.download_button("Co-assignment matrix (CSV)", functools.partial(post.matrix_csv, summary.coassignment),
-                   file_name="coassignment.csv", mime="text/csv", on_click="ignore", key="unc_dl_coassign",
-                   help=f"GFNCP's {N}×{N} matrix of P(i and j in the same cluster).")
+exports = st.container(horizontal=True)      # the two buttons side by side, wrapping when narrow
+exports.download_button("Per-point uncertainty (CSV)", post.per_point_csv(pts), file_name="uncertainty_points.csv",
+                        mime="text/csv", on_click="ignore", key="unc_dl_points",
+                        help="index, most probable reference cluster (-1 = unmatched), its probability, entropy "
+                             "(nats), cluster-mate confidence, reference cluster — for GFNCP.")
+exports.download_button("Co-assignment matrix (CSV)", functools.partial(post.matrix_csv, summary.coassignment),
+                        file_name="coassignment.csv", mime="text/csv", on_click="ignore", key="unc_dl_coassign",
+                        help=f"GFNCP's {N}×{N} matrix of P(i and j in the same cluster).")

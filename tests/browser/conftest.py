@@ -312,6 +312,16 @@ def cut_metrics(page) -> list[str]:
     return page.evaluate(_CUT_METRICS_JS)
 
 
+_CUT_TEXTS_JS = """() => Array.from(document.querySelectorAll('[data-testid="stMain"] *'))
+  .filter(e => e.offsetParent && getComputedStyle(e).textOverflow === 'ellipsis' && e.scrollWidth > e.clientWidth + 1)
+  .map(e => e.innerText)"""
+
+
+def cut_texts(page) -> list[str]:
+    """Labels and values on the page cut off with an ellipsis because their box is too narrow."""
+    return page.evaluate(_CUT_TEXTS_JS)
+
+
 def record_timing(name: str, seconds: float) -> None:
     TIMINGS.append((name, float(seconds)))
     print(f"[render] {name}: {seconds:.2f} s")
