@@ -164,7 +164,7 @@ def test_cold_server_deep_link_runs_in_the_app_frame(dev_models_dir, page, st_he
 
 
 @pytest.mark.parametrize("path", ["", "step_through", "order_invariance", "uncertainty", "about"])
-def test_controls_fit_a_laptop_window(st_app, st_helpers, path):
+def test_controls_fit_a_laptop_window(dev_models_dir, st_app, st_helpers, path):
     """At 1024 px with the sidebar open every page keeps usable widths (groups of controls wrap onto
     more rows): no label, value or button text cut off, and the Data page's Generate form's number
     inputs at least 90 px wide."""
