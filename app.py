@@ -35,12 +35,19 @@ pages = {
                  default=(url == HOME))
     for path, title, icon, url in PAGES
 }
+
+
+def send_home() -> None:
+    st.switch_page(pages[HOME])
+
+
 # Streamlit answers the default page's own path (/data) with a "Page not found" dialog; a hidden
-# page there sends visitors who type it, or follow an old link, to the root instead.
-home_alias = st.Page(lambda: st.switch_page(pages[HOME]), title="Data", url_path=HOME, visibility="hidden")
+# page there sends visitors who type it, or follow an old link, to the root instead (before the
+# sidebar is drawn for nothing).
+home_alias = st.Page(send_home, title="Data", url_path=HOME, visibility="hidden")
 current = st.navigation([*pages.values(), home_alias])
 if current is home_alias:
-    st.switch_page(pages[HOME])
+    send_home()
 render_sidebar()
 with page_run():         # background prefetchers start no new call meanwhile (gfncp/ui/busy.py)
     current.run()

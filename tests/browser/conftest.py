@@ -302,24 +302,20 @@ def grown_margins(page) -> list[str]:
     return page.evaluate(_GROWN_MARGINS_JS)
 
 
-_CUT_METRICS_JS = """() => Array.from(document.querySelectorAll('[data-testid="stMetricValue"]'))
-  .filter(m => [m, ...m.querySelectorAll('*')].some(e => e.scrollWidth > e.clientWidth + 1))
-  .map(m => m.innerText)"""
-
-
-def cut_metrics(page) -> list[str]:
-    """Metric values too wide for their column (Streamlit cuts them off with an ellipsis)."""
-    return page.evaluate(_CUT_METRICS_JS)
-
-
-_CUT_TEXTS_JS = """() => Array.from(document.querySelectorAll('[data-testid="stMain"] *'))
+_CUT_TEXTS_JS = """(selector) => Array.from(document.querySelectorAll(selector))
   .filter(e => e.offsetParent && getComputedStyle(e).textOverflow === 'ellipsis' && e.scrollWidth > e.clientWidth + 1)
   .map(e => e.innerText)"""
 
 
-def cut_texts(page) -> list[str]:
-    """Labels and values on the page cut off with an ellipsis because their box is too narrow."""
-    return page.evaluate(_CUT_TEXTS_JS)
+def cut_texts(page, selector: str = '[data-testid="stMain"] *') -> list[str]:
+    """Texts on the page (by default everything in the main area) cut off with an ellipsis because
+    their box is too narrow."""
+    return page.evaluate(_CUT_TEXTS_JS, selector)
+
+
+def cut_metrics(page) -> list[str]:
+    """Metric values too wide for their column."""
+    return cut_texts(page, '[data-testid="stMetricValue"], [data-testid="stMetricValue"] *')
 
 
 def record_timing(name: str, seconds: float) -> None:
