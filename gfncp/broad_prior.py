@@ -145,14 +145,13 @@ def draw_set(rng: np.random.Generator, prior: BroadPrior, n_points: int,
 
 
 def to_model_space(X: np.ndarray, model_dim: int) -> np.ndarray:
-    """(N, d) -> (N, model_dim): zero-padding when d <= model_dim, otherwise the features
-    are standardised (so units do not decide the axes) and projected on their first
-    model_dim principal axes. The model standardises the result again per feature."""
+    """(N, d) -> (N, model_dim): the features standardised (float64, so that large offsets
+    lose no precision and units do not decide the axes), then zero-padded when d <=
+    model_dim or projected on their first model_dim principal axes. The model standardises
+    again per feature inside itself (a no-op on standardised features)."""
     from .routing import fit_dimension
 
-    if X.shape[1] > model_dim:
-        X = robust_standardize_np(X)
-    return fit_dimension(X, model_dim)
+    return fit_dimension(robust_standardize_np(X), model_dim)
 
 
 def broad_batch(batch_size: int, n_points: int, rng: np.random.Generator,
