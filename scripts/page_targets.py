@@ -49,7 +49,7 @@ Xu = np.vstack([Xd, Xd[:203] + np.random.default_rng(0).normal(0, 0.02, (203, 64
 
 @functools.lru_cache(maxsize=4)
 def umap_fit(key):
-    from gfncp.figures.data_views import project
+    from gfncp.projection import project
     return project(Xu, method="umap", seed=0)
 
 
