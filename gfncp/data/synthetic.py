@@ -85,6 +85,14 @@ def crp_partition(n_points: int, alpha: float, rng, k_min: int = 1,
 # mixture of Gaussians
 
 
+def _check_mixture(n_points, dim, alpha, sigma, lam) -> tuple[int, int, float, float, float]:
+    """The arguments of a CRP mixture of Gaussians, checked (a ValueError names the bad one)."""
+    return (check_int("n_points", n_points, 1), check_int("dim", dim, 1),
+            check_float("alpha", alpha, strictly_positive=True),
+            check_float("sigma", sigma, strictly_positive=True),
+            check_float("lam", lam, strictly_positive=False))
+
+
 def make_mog(n_points: int, dim: int = 2, alpha: float = TEXTBOOK.alpha, sigma: float = TEXTBOOK.sigma,
              lam: float = TEXTBOOK.lam, seed=0) -> tuple[np.ndarray, np.ndarray]:
     """One CRP mixture of Gaussians, points in random order.
@@ -93,11 +101,7 @@ def make_mog(n_points: int, dim: int = 2, alpha: float = TEXTBOOK.alpha, sigma: 
     seed: int or numpy Generator.
     Returns X float64 (n_points, dim) and canonical labels int64 (n_points,).
     """
-    n = check_int("n_points", n_points, 1)
-    dim = check_int("dim", dim, 1)
-    alpha = check_float("alpha", alpha, strictly_positive=True)
-    sigma = check_float("sigma", sigma, strictly_positive=True)
-    lam = check_float("lam", lam, strictly_positive=False)
+    n, dim, alpha, sigma, lam = _check_mixture(n_points, dim, alpha, sigma, lam)
     rng = np.random.default_rng(seed)
     labels = _crp_rows(1, n, alpha, rng)[0]
     centres = rng.normal(0.0, lam, size=(labels.max() + 1, dim))
@@ -116,11 +120,7 @@ def mog_batch(batch_size: int, n_points: int, dim: int, alpha: float, sigma: flo
     Returns X float32 (B, N, dim) and canonical labels int64 (B, N).
     """
     b = check_int("batch_size", batch_size, 1)
-    n = check_int("n_points", n_points, 1)
-    dim = check_int("dim", dim, 1)
-    alpha = check_float("alpha", alpha, strictly_positive=True)
-    sigma = check_float("sigma", sigma, strictly_positive=True)
-    lam = check_float("lam", lam, strictly_positive=False)
+    n, dim, alpha, sigma, lam = _check_mixture(n_points, dim, alpha, sigma, lam)
     rng = np.random.default_rng(rng)
     labels = _crp_rows_k(b, n, alpha, rng, 1, k_max)
     n_centres = int(labels.max()) + 1
