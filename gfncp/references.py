@@ -1,6 +1,6 @@
 """Reference clusterings that GFNCP/NCP are compared against.
 
-The model (the generative model of METHOD.md section 1, in any dimension d):
+The model (docs/method.md §The generative model, in any dimension d; defaults: prior.TEXTBOOK):
 
     c ~ CRP(alpha)                               partition of the N points
     mu_k ~ N(mu0, lam^2 I_d)                     one centre per cluster
@@ -91,7 +91,8 @@ def log_crp(labels, alpha: float = TEXTBOOK.alpha) -> float:
     return float(len(sizes) * np.log(alpha) + gammaln(sizes).sum() + gammaln(alpha) - gammaln(alpha + N))
 
 
-def log_cluster_marginal(X_cluster, sigma: float = TEXTBOOK.sigma, lam: float = TEXTBOOK.lam, mu0=0.0) -> float:
+def log_cluster_marginal(X_cluster, sigma: float = TEXTBOOK.sigma, lam: float = TEXTBOOK.lam,
+                         mu0=0.0) -> float:
     """log m(X_C): marginal likelihood of the points (n, d) of one cluster, centre integrated out.
 
     Equals the log-density of N(mu0 1, sigma^2 I_n + lam^2 1 1^T) summed over the d
@@ -162,8 +163,8 @@ def _partitions_one_hot(n: int) -> tuple[np.ndarray, np.ndarray]:
     return labels, one_hot
 
 
-def exact_posterior(X, alpha: float = TEXTBOOK.alpha, sigma: float = TEXTBOOK.sigma, lam: float = TEXTBOOK.lam,
-                    mu0=0.0) -> PartitionDistribution:
+def exact_posterior(X, alpha: float = TEXTBOOK.alpha, sigma: float = TEXTBOOK.sigma,
+                    lam: float = TEXTBOOK.lam, mu0=0.0) -> PartitionDistribution:
     """Exact posterior p(c | X) over all Bell(N) partitions of the N <= 9 points X (N, d).
 
     Returns a PartitionDistribution (labels (Bell(N), N), log_probs (Bell(N),)), most
@@ -214,8 +215,7 @@ class GibbsResult:
 
 
 def gibbs(X, alpha: float = TEXTBOOK.alpha, sigma: float = TEXTBOOK.sigma, lam: float = TEXTBOOK.lam,
-          n_sweeps: int = 200,
-          burn_in: int = 50, thin: int = 1, seed: int = 0, init=None, mu0=0.0) -> GibbsResult:
+          n_sweeps: int = 200, burn_in: int = 50, thin: int = 1, seed: int = 0, init=None, mu0=0.0) -> GibbsResult:
     """Collapsed Gibbs sampling of p(c | X) for X (N, d) (Neal 2000, algorithm 3).
 
     One sweep visits every point in order, removes it from its cluster and re-assigns it

@@ -1,5 +1,5 @@
 """Real-data tasks: clustering tasks made of scikit-learn's bundled 8x8 digits (docs/method.md
-§Data). Never downloads anything.
+§The generative model). Never downloads anything.
 
     digits_split(split)                 the fixed 70/30 train / test split of the 1797 images
     make_digits_task(n, ...)            one clustering task: K distinct classes, n_k images each
