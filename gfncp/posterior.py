@@ -49,6 +49,7 @@ __all__ = [
     "clustering_table",
 ]
 
+
 def _samples(labels) -> np.ndarray:
     z = np.asarray(labels)
     if z.ndim == 1:
