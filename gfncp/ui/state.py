@@ -13,6 +13,7 @@ import streamlit as st
 
 from .. import data, routing
 from ..prior import TEXTBOOK
+from ..projection import project
 from ..registry import list_pretrained, load_pretrained
 
 
@@ -124,7 +125,6 @@ def projection(key: str, _X: np.ndarray, method: str = "pca", seed: int = 0,
                n_neighbors: int = 15, min_dist: float = 0.1) -> np.ndarray:
     """2-D view (N, 2) of a set, cached per data key and parameters (UMAP takes seconds).
     `key` must identify _X (e.g. Dataset.key); _X itself is not hashed."""
-    from ..projection import project
     return project(_X, method=method, seed=seed, n_neighbors=n_neighbors, min_dist=min_dist)
 
 
