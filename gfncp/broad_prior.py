@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .data import _crp_rows_k
+from .data.synthetic import _crp_rows_k
 from .partitions import canonical_labels
 from .standardize import robust_standardize_np
 

@@ -26,7 +26,7 @@ import numpy as np
 
 from . import data, references, routing
 from .metrics import ari, nmi, total_variation
-from .posterior import model_partition_distribution
+from .model_distribution import model_partition_distribution
 from .registry import list_pretrained, load_pretrained
 from .runtime import configure_torch
 

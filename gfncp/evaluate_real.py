@@ -31,7 +31,8 @@ import numpy as np
 
 from . import data, references, routing
 from .metrics import ari, nmi
-from .posterior import match_to_reference, point_uncertainty
+from .matching import match_to_reference
+from .posterior import point_uncertainty
 from .real_data import REAL_SETS, load_real
 from .runtime import configure_torch
 from .sklearn_api import GFNCPClustering

@@ -8,7 +8,10 @@ import numpy as np
 import streamlit as st
 
 from gfncp import trace_export as tx
+from gfncp.figures import step_text as stt
 from gfncp.figures import step_through as stf
+from gfncp.projection import project_2d
+from gfncp.trace import flow_mismatch, flows_of
 from gfncp.ui.state import get_dataset, models_or_stop
 
 SPEEDS = [1, 2, 4, 8, 15]           # steps per second
@@ -39,7 +42,7 @@ def cached_forced(data_key: str, model_name: str, path: tuple, _model, _X, _path
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def cached_projection(data_key: str, method: str, _X):
-    return stf.project_2d(_X, method, seed=0)
+    return project_2d(_X, method, seed=0)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -201,7 +204,7 @@ def player() -> None:
             img = np.asarray(ds.images[int(trace.order[n])], dtype=float).reshape(8, 8)
             st.image(np.kron(1 - img / max(img.max(), 1e-9), np.ones((5, 5))), width=40)
         with st.container(width="stretch"):
-            st.caption(f"**{stf.step_caption(trace, n, other)}**",
+            st.caption(f"**{stt.step_caption(trace, n, other)}**",
                        help="Steps count from 1; points are numbered by their row in the data (from 0).")
     if N > 1:
         st.slider("Step", 1, N, key="st_step", label_visibility="collapsed")
@@ -226,13 +229,12 @@ def player() -> None:
 player()
 
 # explanation, comparison, export ------------------------------------------------------------------
-flows_trace = trace if trace.kind == "gfncp" else other
+flows_trace = flows_of(trace, other)
 if flows_trace is not None:
-    log_in, log_out = tx.flow_check(flows_trace)
-    mismatch = log_out - log_in
+    mismatch = flow_mismatch(flows_trace)
     worst = int(np.argmax(np.abs(mismatch)))
-    st.info(f"**What flow in = flow out means.** {stf.FLOW_EXPLANATION} On this path the two differ most "
-            f"at step {worst + 1}: flow out / flow in = {stf.fmt_ratio(mismatch[worst])}.", icon=":material/water:")
+    st.info(f"**What flow in = flow out means.** {stt.FLOW_EXPLANATION} On this path the two differ most "
+            f"at step {worst + 1}: flow out / flow in = {stt.fmt_ratio(mismatch[worst])}.", icon=":material/water:")
 if compare and other is not None:
     gap = tx.policy_gap(trace, other)
     differs = tx.preferred_options(trace) != tx.preferred_options(other)
