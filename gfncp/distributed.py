@@ -107,6 +107,16 @@ def gather_to_main(ctx: Context, obj):
     return out
 
 
+def from_main(ctx: Context, obj):
+    """Rank 0's obj on every rank (picklable objects; others pass anything, e.g. None). Only
+    rank 0 reads the run directory, so ranks on other nodes need no shared file system."""
+    if not ctx.parallel:
+        return obj
+    box = [obj if ctx.is_main else None]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
+
+
 def barrier(ctx: Context) -> None:
     if ctx.parallel:
         dist.barrier()

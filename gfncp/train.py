@@ -235,6 +235,11 @@ def learning_rate(cfg: TrainConfig, it: int) -> float:
     return cfg.lr_min + 0.5 * (cfg.lr - cfg.lr_min) * (1 + math.cos(math.pi * it / cfg.iters))
 
 
+class RunError(ValueError):
+    """A run directory that cannot be used as asked (a checkpoint without --resume, nothing to
+    resume, another configuration, another number of processes, an indivisible batch)."""
+
+
 @dataclass
 class RunOptions:
     """How a run is executed; none of these change what it learns (on one CPU process)."""
@@ -296,27 +301,28 @@ LOG_FIELDS = ["iteration", "seconds", "lr", "loss", "nll", "fm", "gap", "w_fm", 
 
 def _check_resumable(cfg: TrainConfig, run_dir: Path, opts: RunOptions, ckpt_path: Path) -> None:
     if ckpt_path.exists() and not opts.resume:
-        raise FileExistsError(f"{run_dir} holds the checkpoint of an earlier run. Continue it with "
+        raise RunError(f"{run_dir} holds the checkpoint of an earlier run. Continue it with "
                               f"`--resume {run_dir}`, or start a new run under another --run-name or --out.")
     if opts.resume:
         if not ckpt_path.exists():
-            raise FileNotFoundError(f"--resume {run_dir}: there is no {ckpt_path.name} to continue from.")
+            raise RunError(f"--resume {run_dir}: there is no {ckpt_path.name} to continue from.")
         saved = json.loads((run_dir / "config.json").read_text())
         now = json.loads(config_json(cfg))
         diff = [k for k in now if json.dumps(now[k]) != json.dumps(saved.get(k))]
         if diff:
-            raise ValueError(f"--resume {run_dir}: the run was configured with other values of {', '.join(diff)}; "
+            raise RunError(f"--resume {run_dir}: the run was configured with other values of {', '.join(diff)}; "
                              "a resumed run keeps its configuration (config.json).")
 
 
 def _train(cfg: TrainConfig, run_dir: Path, progress: bool, opts: RunOptions, ctx: distributed.Context) -> SetNetwork:
     configure_torch(cfg.threads)
     if cfg.batch % ctx.world_size:
-        raise ValueError(f"The global batch ({cfg.batch}) must be a multiple of the number of processes "
+        raise RunError(f"The global batch ({cfg.batch}) must be a multiple of the number of processes "
                          f"({ctx.world_size}).")
     ckpt_every = opts.ckpt_every or cfg.eval_every
     ckpt_path = run_dir / checkpoint.NAME
-    _check_resumable(cfg, run_dir, opts, ckpt_path)
+    if ctx.is_main:                      # an error here ends the job: torchrun stops the other ranks
+        _check_resumable(cfg, run_dir, opts, ckpt_path)
     torch.manual_seed(cfg.seed)          # weight init only (the same on every rank); data use the streams below
     net = SetNetwork(cfg.network)
     if cfg.init_from:
@@ -327,10 +333,10 @@ def _train(cfg: TrainConfig, run_dir: Path, progress: bool, opts: RunOptions, ct
     # One process draws N from its own stream, as it always has; P ranks share a stream for N.
     size_rng = np.random.default_rng(distributed.size_stream_seed(cfg.seed)) if ctx.parallel else rng
     start_it, elapsed, window = 0, 0.0, []
-    ckpt = checkpoint.load(ckpt_path) if opts.resume else None
+    ckpt = distributed.from_main(ctx, checkpoint.load(ckpt_path) if opts.resume and ctx.is_main else None)
     if ckpt is not None:
         if ckpt["world_size"] != ctx.world_size:
-            raise ValueError(f"--resume {run_dir}: the checkpoint was written by {ckpt['world_size']} processes; "
+            raise RunError(f"--resume {run_dir}: the checkpoint was written by {ckpt['world_size']} processes; "
                              f"resume it with as many (this job has {ctx.world_size}).")
         net.load_state_dict(ckpt["model"])
     net.to(ctx.device)
@@ -399,6 +405,7 @@ def _train(cfg: TrainConfig, run_dir: Path, progress: bool, opts: RunOptions, ct
             break
     if bar is not None:
         bar.close()
+    distributed.barrier(ctx)             # every rank returns once the last checkpoint is on disk
     net.eval()
     return net
 
@@ -616,7 +623,10 @@ def main(argv=None):
         cfg = config_from_args(a)
         run_dir = Path(a.out) / (a.run_name or cfg.name)
     opts = RunOptions(device=a.device, ckpt_every=a.ckpt_every, resume=bool(a.resume), command=command_line(argv))
-    net = train(cfg, run_dir, progress=not a.no_progress, options=opts)
+    try:
+        net = train(cfg, run_dir, progress=not a.no_progress, options=opts)
+    except RunError as e:                 # a person's mistake: say what to do, no traceback
+        p.exit(2, f"{p.prog}: error: {e}\n")
     if a.export and int(os.environ.get("RANK", "0")) == 0:
         # The card names the command that started the run, not the one that resumed it.
         started = json.loads((run_dir / "run.json").read_text()).get("command") if a.resume else None
