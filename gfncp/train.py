@@ -154,7 +154,8 @@ def validation_nmi(net: SetNetwork, sets) -> float:
     net.eval()
     scores = []
     for X, y in sets:
-        pred = run_policy(net, torch.as_tensor(X, dtype=torch.float32), Greedy()).labels[0].numpy()
+        Xt = torch.as_tensor(X, dtype=torch.float32, device=next(net.parameters()).device)
+        pred = run_policy(net, Xt, Greedy()).labels[0].cpu().numpy()
         scores.append(nmi(y, pred))
     net.train()
     return float(np.mean(scores))
@@ -174,10 +175,10 @@ def merge_clusters(labels: torch.Tensor, rng: np.random.Generator) -> torch.Tens
     """Paper exploration: give each true cluster a label drawn uniformly (with replacement)
     from its row's clusters, i.e. random merges; then re-canonicalise."""
     out = []
-    for row in labels.numpy():
+    for row in labels.cpu().numpy():
         k = row.max() + 1
         out.append(canonical_labels(rng.integers(0, k, size=k)[row]))
-    return torch.as_tensor(np.stack(out))
+    return torch.as_tensor(np.stack(out), device=labels.device)
 
 
 def pair_orders(X: torch.Tensor, y: torch.Tensor, rng: np.random.Generator):
@@ -185,9 +186,10 @@ def pair_orders(X: torch.Tensor, y: torch.Tensor, rng: np.random.Generator):
     random order with its labels made canonical again. Returns (2 * (B // 2) rows, B // 2)."""
     h = X.shape[0] // 2
     perms = np.stack([rng.permutation(X.shape[1]) for _ in range(h)])
-    idx = torch.as_tensor(perms)
+    idx = torch.as_tensor(perms, device=X.device)
     X2 = torch.gather(X[:h], 1, idx[..., None].expand(-1, -1, X.shape[2]))
-    y2 = torch.as_tensor(canonical_labels(np.take_along_axis(y[:h].numpy(), perms, axis=1)))   # row-wise
+    y2 = torch.as_tensor(canonical_labels(np.take_along_axis(y[:h].cpu().numpy(), perms, axis=1)),   # row-wise
+                         device=y.device)
     return torch.cat([X[:h], X2]), torch.cat([y[:h], y2.to(y.dtype)]), h
 
 

@@ -58,3 +58,37 @@ def test_inference_creates_every_tensor_on_the_input_device(dev_models_dir):
         model_distribution.model_partition_distribution(model, X[:5])
     finally:
         torch.set_default_device("cpu")
+
+
+@pytest.mark.parametrize("kind, over, weights", [
+    ("gfncp", {}, {"fm_policy": 0.3}),                                    # policy samples in the loss
+    ("gfncp", {"paired_orders": True}, {"order": 1.0}),
+    ("gfncp", {"objective": "paper", "beta_uniform": 0.0}, {"nll": 0.0}),  # exploration batch
+    ("gfncp", {"objective": "paper", "beta_uniform": 1.0}, {"nll": 0.0}),  # on-policy negative sample
+    ("ncp", {}, {}),
+])
+def test_a_training_step_and_validation_keep_tensors_on_the_model_device(kind, over, weights):
+    """The same 'meta' check for the training loop's step (every objective) and validation,
+    so `--device cuda|mps` needs no hidden CPU copy either."""
+    from dataclasses import replace
+    from functools import partial
+
+    from gfncp import distributed
+    from gfncp.network import SetNetwork
+    from gfncp.train import _loss, draw_batch, preset, train_step, validation_nmi, validation_sets
+
+    cfg = replace(preset("tiny", kind), fm_warmup=0.0, fm_ramp=0.0, **over)
+    cfg.weights = replace(cfg.weights, **weights)
+    torch.manual_seed(0)
+    net = SetNetwork(cfg.network)
+    opt = torch.optim.Adam(net.parameters())
+    rng, gen = np.random.default_rng(0), torch.Generator().manual_seed(0)
+    X, y = draw_batch(cfg, rng, 12)
+    val = validation_sets(replace(cfg, val_sets=1, val_n=12))
+    torch.set_default_device("meta")
+    try:
+        stats = train_step(distributed.Objective(net, partial(_loss, cfg)), opt, cfg, X, y, 5, rng, gen)
+        validation_nmi(net, val)
+    finally:
+        torch.set_default_device("cpu")
+    assert np.isfinite(stats["loss"])
