@@ -153,3 +153,4 @@ def test_checkpoint_writes_are_atomic(tmp_path, monkeypatch):
         checkpoint.save_atomic({"iteration": 2}, path)
     assert torch.load(path, weights_only=True)["iteration"] == 1
     assert [p.name for p in tmp_path.iterdir()] == [checkpoint.NAME]
+
