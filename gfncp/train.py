@@ -83,8 +83,9 @@ def preset(name: str, kind: str) -> TrainConfig:
     assets/models/K-P.pt was trained with (its card's "training" equals this; a test checks).
     Both twins of a pair share everything but the objective."""
     objective = "nll" if kind == "ncp" else "clean"
-    # GFNCP's flow terms ramp in from step 0 in every shipped recipe. NCP has no flow terms,
-    # so fm_warmup does nothing there; its cards record the default, and so does its preset.
+    # GFNCP's flow terms ramp in from step 0 in the mog2d, mog16d and digits recipes. NCP has
+    # no flow terms, so fm_warmup does nothing there; its cards record the default, and so
+    # does its preset.
     flows = {"fm_warmup": 0.0} if kind == "gfncp" else {}
     if name == "mog2d":
         cfg = TrainConfig(preset=name, kind=kind, objective=objective, dim=2, iters=12000, **flows,
@@ -452,8 +453,10 @@ def config_from_dict(d: dict) -> TrainConfig:
     d = dict(d)
     net = NetworkConfig.from_dict(d.pop("network"))
     w = LossWeights(**{k: v for k, v in d.pop("weights", {}).items() if k in LossWeights.__dataclass_fields__})
-    d = {k: (float("nan") if v is None and k in ("sigma", "lam") else v) for k, v in d.items()
-         if k in TrainConfig.__dataclass_fields__}
+    fields = TrainConfig.__dataclass_fields__
+    # export writes NaN (a prior parameter the data set does not have) as null: strict JSON
+    d = {k: (float("nan") if v is None and isinstance(fields[k].default, float) else v) for k, v in d.items()
+         if k in fields}
     return TrainConfig(network=net, weights=w, **d)
 
 
