@@ -23,12 +23,10 @@ def train_tiny(rank: int, world: int, port: int, root: str) -> None:
     """The library's training loop as one rank of a torchrun job: a whole run ("whole"), and
     the same run stopped at iteration 3 and resumed ("cut"); saves this rank's final weights."""
     _as_rank(rank, world, port)
-    import torch.distributed as dist
-
     from gfncp import distributed
     from gfncp.train import RunOptions, preset, train
 
-    distributed.init("cpu")               # one process group for the three runs
+    distributed.init("cpu")               # one process group for the three runs (a no-op if joined)
     cfg = replace(preset("tiny", "gfncp"), iters=6, eval_every=3, fm_warmup=0.0, fm_ramp=0.0, n_max=20,
                   val_sets=2, val_n=20)
     root = Path(root)
@@ -36,7 +34,6 @@ def train_tiny(rank: int, world: int, port: int, root: str) -> None:
     train(cfg, root / "cut", progress=False, options=RunOptions(ckpt_every=2, stop_at=3))
     resumed = train(cfg, root / "cut", progress=False, options=RunOptions(ckpt_every=2, resume=True))
     torch.save({"whole": net.state_dict(), "resumed": resumed.state_dict()}, root / f"rank{rank}.pt")
-    dist.destroy_process_group()
 
 
 def reference_sets(batch: int = 8, n_points: int = 12):
@@ -73,10 +70,16 @@ def two_steps(world: int, rank: int = 0):
     return grads, {k: v.clone() for k, v in net.state_dict().items()}
 
 
-def step_rank(rank: int, world: int, port: int, out: str) -> None:
+def both(rank: int, world: int, port: int, root: str) -> None:
+    """train_tiny and then two_steps in the same process group (one start-up for both tests:
+    starting two processes that import torch is most of their cost)."""
     _as_rank(rank, world, port)
     import torch.distributed as dist
 
+    from gfncp import distributed
+
+    distributed.init("cpu")
+    train_tiny(rank, world, port, root)
     grads, weights = two_steps(world, rank)
-    torch.save({"grads": grads, "weights": weights}, Path(out) / f"rank{rank}.pt")
+    torch.save({"grads": grads, "weights": weights}, Path(root) / f"step{rank}.pt")
     dist.destroy_process_group()

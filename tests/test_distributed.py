@@ -44,8 +44,16 @@ def log_without_time(path: Path) -> list[dict]:
     return [{k: v for k, v in r.items() if k != "seconds"} for r in read_log(path)]
 
 
-def test_two_gloo_ranks_train_to_identical_weights_and_resume_exactly(tmp_path):
-    spawn(ddp_workers.train_tiny, str(tmp_path))
+@pytest.fixture(scope="module")
+def two_ranks(tmp_path_factory):
+    """One two-process gloo job (tests/ddp_workers.py: both) whose outputs two tests read."""
+    root = tmp_path_factory.mktemp("ddp")
+    spawn(ddp_workers.both, str(root))
+    return root
+
+
+def test_two_gloo_ranks_train_to_identical_weights_and_resume_exactly(two_ranks):
+    tmp_path = two_ranks
     a, b = (torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in (0, 1))
     from gfncp.network import SetNetwork
 
@@ -65,11 +73,10 @@ def test_two_gloo_ranks_train_to_identical_weights_and_resume_exactly(tmp_path):
     assert ckpt["ranks"][0]["rng"] != ckpt["ranks"][1]["rng"]            # each rank its own stream
 
 
-def test_two_ranks_at_half_batch_take_the_one_process_step(tmp_path):
+def test_two_ranks_at_half_batch_take_the_one_process_step(two_ranks):
     """Same sets: ranks 0 and 1 each hold half of the batch one process holds."""
-    spawn(ddp_workers.step_rank, str(tmp_path))
     grads, weights = ddp_workers.two_steps(world=1)
-    ranks = [torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in (0, 1)]
+    ranks = [torch.load(two_ranks / f"step{r}.pt", weights_only=True) for r in (0, 1)]
     checked = 0
     for k in grads:
         assert torch.equal(ranks[0]["grads"][k], ranks[1]["grads"][k])   # DDP averaged them
@@ -117,7 +124,7 @@ def test_resume_continues_exactly_as_an_uninterrupted_run(tmp_path):
 def test_a_killed_run_resumes_from_its_last_checkpoint(tmp_path):
     """SIGKILL mid-training (a real process), then --resume: the same log and weights as a run
     that was never interrupted, from at most one checkpoint interval back."""
-    args = ["--preset", "tiny", "--model", "ncp", "--iters", "80", "--ckpt-every", "5", "--device", "cpu",
+    args = ["--preset", "tiny", "--model", "ncp", "--iters", "30", "--ckpt-every", "5", "--device", "cpu",
             "--out", str(tmp_path), "--no-progress"]
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(REPO))
     proc = subprocess.Popen([sys.executable, "-m", "gfncp.train", *args], env=env, cwd=REPO,
@@ -130,9 +137,9 @@ def test_a_killed_run_resumes_from_its_last_checkpoint(tmp_path):
     out = proc.communicate()[0].decode()
     assert proc.returncode == -signal.SIGKILL, out                        # killed, not finished
     done = checkpoint.load(ckpt_path)["iteration"]
-    assert 5 <= done < 80 and done % 5 == 0
+    assert 5 <= done < 30 and done % 5 == 0
     main(["--resume", str(tmp_path / "ncp-tiny"), "--device", "cpu", "--no-progress"])
-    cfg = replace(preset("tiny", "ncp"), iters=80)
+    cfg = replace(preset("tiny", "ncp"), iters=30)
     whole = train(cfg, tmp_path / "whole", progress=False)
     assert log_without_time(tmp_path / "ncp-tiny" / "log.csv") == log_without_time(tmp_path / "whole" / "log.csv")
     resumed = torch.load(ckpt_path, weights_only=True)["model"]
