@@ -307,8 +307,8 @@ def _check_resumable(cfg: TrainConfig, run_dir: Path, opts: RunOptions, ckpt_pat
         raise RunError(f"{run_dir} holds the checkpoint of an earlier run. Continue it with "
                               f"`--resume {run_dir}`, or start a new run under another --run-name or --out.")
     if opts.resume:
-        if not ckpt_path.exists():
-            raise RunError(f"--resume {run_dir}: there is no {ckpt_path.name} to continue from.")
+        if not ckpt_path.exists() or not (run_dir / "config.json").exists():
+            raise RunError(f"--resume {run_dir}: there is no {ckpt_path.name} and config.json to continue from.")
         saved = json.loads((run_dir / "config.json").read_text())
         now = json.loads(config_json(cfg))
         diff = [k for k in now if json.dumps(now[k]) != json.dumps(saved.get(k))]
@@ -321,7 +321,7 @@ def _train(cfg: TrainConfig, run_dir: Path, progress: bool, opts: RunOptions, ct
     configure_torch(cfg.threads)
     if cfg.batch % ctx.world_size:
         raise RunError(f"The global batch ({cfg.batch}) must be a multiple of the number of processes "
-                         f"({ctx.world_size}).")
+                       f"({ctx.world_size}).")
     ckpt_every = opts.ckpt_every or cfg.eval_every
     ckpt_path = run_dir / checkpoint.NAME
     if ctx.is_main:                      # an error here ends the job: torchrun stops the other ranks
@@ -340,7 +340,7 @@ def _train(cfg: TrainConfig, run_dir: Path, progress: bool, opts: RunOptions, ct
     if ckpt is not None:
         if ckpt["world_size"] != ctx.world_size:
             raise RunError(f"--resume {run_dir}: the checkpoint was written by {ckpt['world_size']} processes; "
-                             f"resume it with as many (this job has {ctx.world_size}).")
+                           f"resume it with as many (this job has {ctx.world_size}).")
         net.load_state_dict(ckpt["model"])
     net.to(ctx.device)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
