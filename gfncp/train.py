@@ -566,8 +566,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--out", default="runs", help="parent folder of the run directory")
-    p.add_argument("--device", choices=distributed.DEVICES, default="auto",
-                   help="auto: CUDA when present (under torchrun: the GPU of LOCAL_RANK), else the CPU")
+    # The CPU by default: the shipped recipes reproduce their models bit for bit there, and a
+    # plain command runs as it always has. auto: CUDA when present, else the CPU.
+    p.add_argument("--device", choices=distributed.DEVICES, default="cpu",
+                   help="cpu (default), cuda (under torchrun: the GPU of LOCAL_RANK), mps, or auto: CUDA when "
+                        "present, else the CPU")
     p.add_argument("--ckpt-every", type=int, default=None,
                    help="iterations between checkpoints (default: the preset's eval_every)")
     p.add_argument("--resume", default=None, metavar="RUN_DIR",
