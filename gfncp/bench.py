@@ -9,6 +9,12 @@
 - greedy decoding of N=1000;
 - one collapsed-Gibbs sweep at N=100; 100 samples against 100 Gibbs sweeps.
 Uses the shipped model if it is installed, else an untrained network of the shipped size.
+
+    python -m gfncp.bench --train [--procs 1 2] [--iters 40] [--batch 32]
+
+Training throughput instead (gfncp/train_bench.py): sets per second of one process against P
+data-parallel processes (torchrun, gloo) at the same global batch; rewrites its block in
+docs/performance.md.
 """
 from __future__ import annotations
 
@@ -61,7 +67,14 @@ def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m gfncp.bench")
     p.add_argument("--model", default="gfncp-mog2d")
     p.add_argument("--untrained", action="store_true", help="an untrained network of the shipped mog2d size")
-    a = p.parse_args(argv)
+    p.add_argument("--train", action="store_true",
+                   help="training throughput: one process vs P DDP processes (gfncp/train_bench.py)")
+    a, rest = p.parse_known_args(argv)
+    if a.train:
+        from . import train_bench
+        return train_bench.main(rest)
+    if rest:
+        p.error(f"unrecognised arguments: {' '.join(rest)}")
     configure_torch(1)
     if a.model in list_pretrained() and not a.untrained:
         net, _ = load_network(a.model)

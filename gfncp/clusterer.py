@@ -8,7 +8,8 @@
 
 Every method accepts an optional `order` (a permutation of X's rows: the order in which
 points are fed to the sequential policy); labels always come back in X's row order,
-canonical. Inference runs under torch.inference_mode() on float32 CPU tensors.
+canonical. Inference runs under torch.inference_mode() on float32 tensors on the model's
+device (the CPU unless it was loaded elsewhere: GFNCP_DEVICE, gfncp.registry).
 """
 from __future__ import annotations
 
@@ -52,6 +53,7 @@ class Clusterer:
         self.name = name
         self.card = card or {}
         self.dim = net.config.x_dim
+        self.device = next(net.parameters()).device
 
     def __repr__(self):
         return f"Clusterer(name={self.name!r}, kind={self.kind!r}, dim={self.dim})"
@@ -73,7 +75,11 @@ class Clusterer:
                              "Map the data to the model's dimension first (gfncp.routing.fit_dimension).")
         if not np.isfinite(X).all():
             raise ValueError("Input X contains NaN or infinity.")
-        return torch.as_tensor(X, dtype=torch.float32)
+        return torch.as_tensor(X, dtype=torch.float32, device=self.device)
+
+    def _generator(self, seed) -> torch.Generator:
+        # On the CPU, the generator every result has always been drawn with.
+        return torch.Generator(device=self.device).manual_seed(int(seed))
 
     @staticmethod
     def _order(order, n: int) -> np.ndarray:
@@ -97,21 +103,22 @@ class Clusterer:
         Xt = self.points_tensor(X)
         order = self._order(order, len(Xt))
         res = run_policy(self.net, Xt[order], Greedy())
-        return self._to_rows(res.labels[0].numpy(), order)
+        return self._to_rows(res.labels[0].cpu().numpy(), order)
 
     def greedy_orders(self, X, orders) -> tuple[np.ndarray, np.ndarray]:
         """Greedy decoding under R orders at once. orders (R, N) -> labels (R, N), log q (R,)."""
         Xt = self.points_tensor(X)
         orders = np.stack([self._order(o, len(Xt)) for o in orders])
         res = run_policy(self.net, Xt[orders], Greedy(len(orders)))
-        step_labels = res.labels.numpy()
-        return np.stack([self._to_rows(l, o) for l, o in zip(step_labels, orders)]), res.log_q.numpy().astype(np.float64)
+        step_labels = res.labels.cpu().numpy()
+        return (np.stack([self._to_rows(l, o) for l, o in zip(step_labels, orders)]),
+                res.log_q.cpu().numpy().astype(np.float64))
 
     def beam(self, X, width: int = 5, order=None) -> np.ndarray:
         Xt = self.points_tensor(X)
         order = self._order(order, len(Xt))
         res = run_policy(self.net, Xt[order], Beam(width))
-        return self._to_rows(res.labels[0].numpy(), order)
+        return self._to_rows(res.labels[0].cpu().numpy(), order)
 
     def sample(self, X, n_samples: int = 100, seed: int = 0, order=None) -> Samples:
         """Ancestral samples from q(c | X). -> Samples(labels (S, N), log_prob (S,))."""
@@ -119,9 +126,8 @@ class Clusterer:
             raise ValueError(f"n_samples must be >= 1, got {n_samples}.")
         Xt = self.points_tensor(X)
         order = self._order(order, len(Xt))
-        gen = torch.Generator().manual_seed(int(seed))
-        res = run_policy(self.net, Xt[order], Sample(n_samples, gen))
-        return Samples(self._to_rows(res.labels.numpy(), order), res.log_q.numpy().astype(np.float64))
+        res = run_policy(self.net, Xt[order], Sample(n_samples, self._generator(seed)))
+        return Samples(self._to_rows(res.labels.cpu().numpy(), order), res.log_q.cpu().numpy().astype(np.float64))
 
     # Sets per teacher-forced call: a few hundred points at a time keep the pass's large
     # intermediates in cache (B=50, N=100 in chunks of 5: ~30% faster, measured).
@@ -136,13 +142,13 @@ class Clusterer:
         if labels.shape != (len(Xt),):
             raise ValueError(f"labels must have shape ({len(Xt)},), got {labels.shape}.")
         orders = np.stack([self._order(o, len(Xt)) for o in orders])
-        ordered = torch.as_tensor(canonical_labels(labels[orders]))
+        ordered = torch.as_tensor(canonical_labels(labels[orders]), device=self.device)
         step = max(1, self.POINTS_PER_PASS // len(Xt))
         out: dict[str, list] = {"log_q": [], "log_reward": [], "log_root": []}
         for i in range(0, len(orders), step):
             tf = teacher_forced(self.net, Xt[orders[i:i + step]], ordered[i:i + step])
             for key in out:
-                out[key].append(getattr(tf, key).numpy().astype(np.float64))
+                out[key].append(getattr(tf, key).cpu().numpy().astype(np.float64))
         return {key: np.concatenate(v) for key, v in out.items()}
 
     def log_prob_orders(self, X, labels, orders) -> np.ndarray:
@@ -168,8 +174,8 @@ class Clusterer:
         if mode == "greedy":
             selector = Greedy()
         elif mode == "sample":
-            selector = Sample(1, torch.Generator().manual_seed(int(seed)))
+            selector = Sample(1, self._generator(seed))
         else:
             raise ValueError(f"mode must be 'greedy' or 'sample', got {mode!r}.")
         res = run_policy(self.net, Xt[order], selector, record=True)
-        return trace_from_run(self.kind, order, res.labels[0].numpy(), res)
+        return trace_from_run(self.kind, order, res.labels[0].cpu().numpy(), res)

@@ -57,7 +57,7 @@ class Greedy(Selector):
 
     def select(self, n, log_probs, log_q):
         choice = log_probs.argmax(dim=-1)
-        idx = torch.arange(len(choice))
+        idx = torch.arange(len(choice), device=choice.device)
         return idx, choice, log_q + log_probs[idx, choice]
 
 
@@ -70,7 +70,7 @@ class Sample(Selector):
 
     def select(self, n, log_probs, log_q):
         choice = torch.multinomial(log_probs.exp(), 1, generator=self.generator).squeeze(-1)
-        idx = torch.arange(len(choice))
+        idx = torch.arange(len(choice), device=choice.device)
         return idx, choice, log_q + log_probs[idx, choice]
 
 
@@ -84,8 +84,8 @@ class Forced(Selector):
         return self.labels.shape[0]
 
     def select(self, n, log_probs, log_q):
-        choice = self.labels[:, n]
-        idx = torch.arange(len(choice))
+        choice = self.labels[:, n].to(log_probs.device)
+        idx = torch.arange(len(choice), device=choice.device)
         return idx, choice, log_q + log_probs[idx, choice]
 
 
@@ -131,29 +131,30 @@ def run_policy(net: SetNetwork, X: torch.Tensor, selector: Selector, record: boo
     def per_chain(t: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
         return t.expand(C, *t.shape[1:]) if t.shape[0] == 1 else t[idx]
 
-    chain = torch.arange(C)
-    H = torch.zeros(C, N, z_pts.shape[-1])                      # running cluster sums, as g_pre(H_k)
-    A = torch.zeros(C, N, w)                                # W_G g(H_k), cached per cluster
+    dev = X.device                                          # every tensor below lives on the model's device
+    chain = torch.arange(C, device=dev)
+    H = torch.zeros(C, N, z_pts.shape[-1], device=dev)          # running cluster sums, as g_pre(H_k)
+    A = torch.zeros(C, N, w, device=dev)                    # W_G g(H_k), cached per cluster
     H[:, 0] = per_chain(z_pts[:, 0], chain)
     A[:, 0] = per_chain(a_alone[:, 0], chain)
     total = A[:, 0].clone()                                 # sum_k A_k
-    K = torch.ones(C, dtype=torch.long)
-    labels = torch.zeros(C, N, dtype=torch.long)
-    log_q = torch.zeros(C)
+    K = torch.ones(C, dtype=torch.long, device=dev)
+    labels = torch.zeros(C, N, dtype=torch.long, device=dev)
+    log_q = torch.zeros(C, device=dev)
     origin = chain.clone()                                  # which input ordering a chain uses
     log_root = net.head_rest(net.head_u(q.sum(dim=1)))      # G = 0 at the root
     steps: list[StepRecord] = []
 
     # Chains in the same state (same order, same choices so far: common when sampling a sharp
     # policy) share one set of network rows. state[c] numbers the distinct states.
-    state = origin.clone() if C0 > 1 else torch.zeros(C, dtype=torch.long)
+    state = origin.clone() if C0 > 1 else torch.zeros(C, dtype=torch.long, device=dev)
     for n in range(1, N):
         uniq, state = torch.unique(state, return_inverse=True)
         U = uniq.shape[0]
         if U == C:                                          # all distinct: state u is chain u
             state, rep = chain, chain
         else:                                               # rep: the first chain in each state
-            rep = torch.full((U,), C, dtype=torch.long).scatter_reduce(0, state, chain, "amin")
+            rep = torch.full((U,), C, dtype=torch.long, device=dev).scatter_reduce(0, state, chain, "amin")
         K_r = K[rep]
         k_max = int(K_r.max())
         z_n = per_chain(z_pts[:, n], origin)                # (C, hidden)
@@ -162,7 +163,7 @@ def run_policy(net: SetNetwork, X: torch.Tensor, selector: Selector, record: boo
         a_new = a_alone[src, n]                             # (U, w)
         base = total.index_select(0, rep) + u_term[src, n]  # (U, w): shared by every option
         # Only the clusters each state has (states differ in K): R = sum K rows, state-major.
-        si, ki = (torch.arange(k_max) < K_r[:, None]).nonzero(as_tuple=True)
+        si, ki = (torch.arange(k_max, device=dev) < K_r[:, None]).nonzero(as_tuple=True)
         ci = rep[si]
         # index_select on flattened rows: several times faster than 2-D advanced indexing here
         flat = ci * N + ki
@@ -171,9 +172,9 @@ def run_policy(net: SetNetwork, X: torch.Tensor, selector: Selector, record: boo
         flows = net.head_rest(torch.cat([base.index_select(0, si) - A.view(-1, w).index_select(0, flat) + a_joined,
                                          base + a_new]))
         R = si.shape[0]
-        log_flows = torch.full((U, k_max + 1), float("-inf"))
+        log_flows = torch.full((U, k_max + 1), float("-inf"), device=dev)
         log_flows[si, ki] = flows[:R]
-        log_flows[torch.arange(U), K_r] = flows[R:]
+        log_flows[torch.arange(U, device=dev), K_r] = flows[R:]
         log_probs = torch.log_softmax(log_flows, dim=-1)
         if U < C:
             log_flows, log_probs = log_flows[state], log_probs[state]
@@ -181,8 +182,8 @@ def run_policy(net: SetNetwork, X: torch.Tensor, selector: Selector, record: boo
         parent, choice, log_q = selector.select(n, log_probs, log_q)
         if record:
             k0 = int(K[parent[0]]) + 1
-            steps.append(StepRecord(log_flows[parent[0], :k0].numpy().copy(),
-                                    log_probs[parent[0], :k0].exp().numpy().copy(), int(choice[0])))
+            steps.append(StepRecord(log_flows[parent[0], :k0].cpu().numpy().copy(),
+                                    log_probs[parent[0], :k0].exp().cpu().numpy().copy(), int(choice[0])))
         # The updated cluster's term was already computed: a_joined (join) or a_new (open).
         s_parent = state[parent]
         opened = choice == K[parent]
@@ -194,12 +195,12 @@ def run_policy(net: SetNetwork, X: torch.Tensor, selector: Selector, record: boo
             H, A, total, K, labels, origin = H[parent], A[parent], total[parent], K[parent], labels[parent], origin[parent]
             z_n = z_n[parent]
             C = parent.shape[0]
-            chain = torch.arange(C)
+            chain = torch.arange(C, device=dev)
         total = total - A[chain, choice] + a_updated
         A[chain, choice] = a_updated
         H[chain, choice] += z_n
         K = K + opened.long()
         labels[:, n] = choice
 
-    log_reward = net.head_rest(total + net.head_u(torch.zeros(1, dh)))   # nothing unassigned
+    log_reward = net.head_rest(total + net.head_u(torch.zeros(1, dh, device=dev)))   # nothing unassigned
     return LoopResult(labels, log_q, per_chain(log_root, origin), log_reward, steps)

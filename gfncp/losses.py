@@ -110,7 +110,7 @@ def paper_loss(tf: TeacherForced, weights: LossWeights, log_reward_sample: torch
         cd = T - (-log_reward_sample)
         if weights.cd_clip > 0:
             cd = cd.clamp(-weights.cd_clip, weights.cd_clip)
-        reg = (torch.log(eps + torch.exp(-T)) - torch.log(torch.tensor(eps + 1.0))) ** 2
+        reg = (torch.log(eps + torch.exp(-T)) - torch.log(torch.tensor(eps + 1.0, device=T.device))) ** 2
         per_row = per_row + weights.cd * cd + weights.reg * reg
         stats.update(cd=cd.mean().item(), reg=reg.mean().item(), T_sample=(-log_reward_sample).mean().item())
     loss = (per_row / n_points).mean()

@@ -41,10 +41,10 @@ def model_partition_distribution(model, X, batch_size: int = 1024) -> PartitionD
     with torch.inference_mode():
         for start in range(0, len(rows), batch_size):
             idx = by_k[start:start + batch_size]
-            lab = torch.as_tensor(rows[idx])
+            lab = torch.as_tensor(rows[idx], device=Xt.device)
             tf = teacher_forced(model.net, Xt[None].expand(len(idx), N, Xt.shape[1]), lab)
-            base[idx] = tf.log_p_chosen[:, :N - 1].sum(-1).double().numpy()
-            lp = tf.log_probs[:, N - 1].double().numpy()             # (B, K_batch + 1)
+            base[idx] = tf.log_p_chosen[:, :N - 1].sum(-1).double().cpu().numpy()
+            lp = tf.log_probs[:, N - 1].double().cpu().numpy()           # (B, K_batch + 1)
             last[idx, :lp.shape[1]] = lp
     parent = np.repeat(np.arange(len(rows)), k_prev + 1)
     option = np.concatenate([np.arange(k + 1) for k in k_prev])

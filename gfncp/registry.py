@@ -3,6 +3,10 @@
 assets/models/<name>.pt    the state dict (loaded with torch.load(weights_only=True))
 assets/models/<name>.json  the model card: kind, dim, network config, training set-up,
                            evaluation metrics, and the command that reproduces the model
+
+Models load on the CPU unless asked otherwise: the `device` argument, else the environment
+variable GFNCP_DEVICE ("cpu", "cuda", "mps" or "auto": CUDA when present). The library, the
+CLI and the app all load through here, so GFNCP_DEVICE moves all three.
 """
 from __future__ import annotations
 
@@ -48,21 +52,29 @@ def list_pretrained(models_dir: Path | None = None) -> list[str]:
     return sorted(p.stem for p in d.glob("*.pt") if p.with_suffix(".json").exists())
 
 
-def load_network(name: str, models_dir: Path | None = None) -> tuple[SetNetwork, dict]:
+def model_device(device: str | None = None) -> torch.device:
+    """The device models load on: `device`, else GFNCP_DEVICE, else the CPU."""
+    from .distributed import resolve_device
+
+    return resolve_device(device or os.environ.get("GFNCP_DEVICE", "cpu").strip().lower() or "cpu")
+
+
+def load_network(name: str, models_dir: Path | None = None, device: str | None = None) -> tuple[SetNetwork, dict]:
     models_dir = models_folder(models_dir)
     card = read_card(name, models_dir)
     net = SetNetwork(NetworkConfig.from_dict(card["network"]))
     state = torch.load(Path(models_dir) / f"{name}.pt", map_location="cpu", weights_only=True)
     net.load_state_dict(state)
+    net.to(model_device(device))
     net.eval()
     for p in net.parameters():
         p.requires_grad_(False)
     return net, card
 
 
-def load_pretrained(name: str, models_dir: Path | None = None):
-    """A ready clusterer (eval mode, CPU) for a shipped model name."""
+def load_pretrained(name: str, models_dir: Path | None = None, device: str | None = None):
+    """A ready clusterer (eval mode; on the CPU, or `device` / GFNCP_DEVICE) for a shipped model name."""
     from .clusterer import Clusterer
 
-    net, card = load_network(name, models_dir)
+    net, card = load_network(name, models_dir, device)
     return Clusterer(net, kind=card["kind"], name=name, card=card)

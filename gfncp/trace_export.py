@@ -41,7 +41,7 @@ def forced_trace(model, X, trace: Trace) -> Trace:
     """
     Xt = model.points_tensor(X)
     order = np.asarray(trace.order, dtype=np.int64)
-    labels = torch.as_tensor(np.asarray(trace.choice, dtype=np.int64))[None]
+    labels = torch.as_tensor(np.asarray(trace.choice, dtype=np.int64), device=Xt.device)[None]
     res = run_policy(model.net, Xt[order], Forced(labels), record=True)
     return trace_from_run(model.kind, order.copy(), np.asarray(trace.choice, dtype=np.int64).copy(), res)
 

@@ -1,12 +1,15 @@
 """Train NCP or GFNCP on sets drawn fresh from the generative process.
 
-    python -m gfncp.train --preset mog2d --model gfncp [--iters 4000] [--out runs/]
+    python -m gfncp.train --preset mog2d --model gfncp                 the shipped recipe, one process
+    torchrun --nproc_per_node=2 -m gfncp.train --preset mog2d ...       data-parallel (docs/training.md)
+    python -m gfncp.train --resume runs/gfncp-mog2d                    continue a run exactly
 
 Every batch: one set size N ~ U[n_min, n_max], and for each row its own CRP partition
 (alpha), its own data and its own random order, so the batch covers many label patterns.
-The run directory holds `checkpoint.pt` (resumable: model, optimiser, RNG states,
-iteration), `log.csv`, `curve.svg`; `--export` writes the tensors-only model and its card
-to assets/models/. One torch intra-op thread by default (measured fastest here).
+The run directory holds `checkpoint.pt` (model, optimiser, step, every rank's RNG streams;
+gfncp/checkpoint.py), `config.json`, `run.json` (device, processes), `log.csv`, `curve.svg`;
+`--export` writes the tensors-only model and its card to assets/models/. One torch intra-op
+thread per process by default (measured fastest here).
 """
 from __future__ import annotations
 
@@ -17,12 +20,14 @@ import math
 import os
 import time
 from dataclasses import asdict, dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import torch
+import torch.distributed as dist
 
-from . import data, registry
+from . import checkpoint, data, distributed, registry
 from .broad_prior import BroadPrior, broad_batch, make_broad, to_model_space
 from .inference import Greedy, Sample, run_policy
 from .losses import LossWeights, clean_loss, ncp_loss, paper_loss, policy_fm
@@ -74,17 +79,23 @@ class TrainConfig:
 
 
 def preset(name: str, kind: str) -> TrainConfig:
-    """The shipped presets. Both twins of a pair share everything but the objective."""
+    """The shipped recipes: `python -m gfncp.train --preset P --model K` trains the model
+    assets/models/K-P.pt was trained with (its card's "training" equals this; a test checks).
+    Both twins of a pair share everything but the objective."""
     objective = "nll" if kind == "ncp" else "clean"
+    # GFNCP's flow terms ramp in from step 0 in the mog2d, mog16d and digits recipes. NCP has
+    # no flow terms, so fm_warmup does nothing there; its cards record the default, and so
+    # does its preset.
+    flows = {"fm_warmup": 0.0} if kind == "gfncp" else {}
     if name == "mog2d":
-        cfg = TrainConfig(preset=name, kind=kind, objective=objective, dim=2,
+        cfg = TrainConfig(preset=name, kind=kind, objective=objective, dim=2, iters=12000, **flows,
                           network=NetworkConfig(x_dim=2, h_dim=128, g_dim=256, hidden=128, depth=4))
     elif name == "mog16d":
-        cfg = TrainConfig(preset=name, kind=kind, objective=objective, dim=16, min_dim=3, iters=1000, n_max=200,
-                          network=NetworkConfig(x_dim=16, h_dim=96, g_dim=192, hidden=96, depth=4))
+        cfg = TrainConfig(preset=name, kind=kind, objective=objective, dim=16, min_dim=3, iters=12000, n_max=200,
+                          **flows, network=NetworkConfig(x_dim=16, h_dim=96, g_dim=192, hidden=96, depth=4))
     elif name == "digits":
         cfg = TrainConfig(preset=name, kind=kind, objective=objective, dataset="digits", dim=64,
-                          n_min=5, n_max=200, k_max=10, iters=1000, sigma=float("nan"), lam=float("nan"),
+                          n_min=5, n_max=200, k_max=10, iters=6000, sigma=float("nan"), lam=float("nan"), **flows,
                           network=NetworkConfig(x_dim=64, h_dim=96, g_dim=192, hidden=128, depth=4,
                                                 center="mean"))
     elif name == "general":
@@ -144,7 +155,8 @@ def validation_nmi(net: SetNetwork, sets) -> float:
     net.eval()
     scores = []
     for X, y in sets:
-        pred = run_policy(net, torch.as_tensor(X, dtype=torch.float32), Greedy()).labels[0].numpy()
+        Xt = torch.as_tensor(X, dtype=torch.float32, device=next(net.parameters()).device)
+        pred = run_policy(net, Xt, Greedy()).labels[0].cpu().numpy()
         scores.append(nmi(y, pred))
     net.train()
     return float(np.mean(scores))
@@ -164,10 +176,10 @@ def merge_clusters(labels: torch.Tensor, rng: np.random.Generator) -> torch.Tens
     """Paper exploration: give each true cluster a label drawn uniformly (with replacement)
     from its row's clusters, i.e. random merges; then re-canonicalise."""
     out = []
-    for row in labels.numpy():
+    for row in labels.cpu().numpy():
         k = row.max() + 1
         out.append(canonical_labels(rng.integers(0, k, size=k)[row]))
-    return torch.as_tensor(np.stack(out))
+    return torch.as_tensor(np.stack(out), device=labels.device)
 
 
 def pair_orders(X: torch.Tensor, y: torch.Tensor, rng: np.random.Generator):
@@ -175,9 +187,10 @@ def pair_orders(X: torch.Tensor, y: torch.Tensor, rng: np.random.Generator):
     random order with its labels made canonical again. Returns (2 * (B // 2) rows, B // 2)."""
     h = X.shape[0] // 2
     perms = np.stack([rng.permutation(X.shape[1]) for _ in range(h)])
-    idx = torch.as_tensor(perms)
+    idx = torch.as_tensor(perms, device=X.device)
     X2 = torch.gather(X[:h], 1, idx[..., None].expand(-1, -1, X.shape[2]))
-    y2 = torch.as_tensor(canonical_labels(np.take_along_axis(y[:h].numpy(), perms, axis=1)))   # row-wise
+    y2 = torch.as_tensor(canonical_labels(np.take_along_axis(y[:h].cpu().numpy(), perms, axis=1)),   # row-wise
+                         device=y.device)
     return torch.cat([X[:h], X2]), torch.cat([y[:h], y2.to(y.dtype)]), h
 
 
@@ -225,72 +238,226 @@ def learning_rate(cfg: TrainConfig, it: int) -> float:
     return cfg.lr_min + 0.5 * (cfg.lr - cfg.lr_min) * (1 + math.cos(math.pi * it / cfg.iters))
 
 
-def train(cfg: TrainConfig, run_dir: Path, progress: bool = True) -> SetNetwork:
+class RunError(ValueError):
+    """A run directory that cannot be used as asked (a checkpoint without --resume, nothing to
+    resume, another configuration, another number of processes, an indivisible batch)."""
+
+
+@dataclass
+class RunOptions:
+    """How a run is executed; none of these change what it learns (on one CPU process)."""
+
+    device: str = "cpu"                # "auto", "cpu", "cuda" or "mps" (distributed.resolve_device)
+    ckpt_every: int | None = None      # iterations between checkpoints; None: cfg.eval_every
+    resume: bool = False               # continue the run in run_dir from its checkpoint
+    stop_at: int | None = None         # stop after this iteration, as an interrupted run would
+                                       # (with a checkpoint there): tests and time-sliced jobs
+    command: str = ""                  # the command line, recorded in run.json for the card
+
+
+def train_step(model, opt: torch.optim.Optimizer, cfg: TrainConfig, X: torch.Tensor, y: torch.Tensor, it: int,
+               rng: np.random.Generator, gen: torch.Generator) -> dict:
+    """One optimiser step on this process's batch X (B, N, d), labels y (B, N).
+
+    `model` is a distributed.Objective (one process) or DDP around one: with DDP, backward
+    averages the gradients over the ranks, and since every loss is a mean over its batch, P
+    ranks at batch B / P take the step one process takes at batch B. -> the step's statistics.
+    """
+    for group in opt.param_groups:
+        group["lr"] = learning_rate(cfg, it)
+    loss, stats = model(X, y, it, rng, gen)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    stats["loss"] = loss.item()
+    return stats
+
+
+def window_means(window: list[dict], fields: list[str]) -> dict:
+    return {k: float(np.mean([s[k] for s in window if k in s])) for k in fields if any(k in s for s in window)}
+
+
+def merge_ranks(means: list[dict]) -> dict:
+    """Average each statistic over the ranks that have it (one rank: its values unchanged)."""
+    if len(means) == 1:
+        return means[0]
+    keys = [k for k in means[0]] + [k for m in means[1:] for k in m if k not in means[0]]
+    return {k: float(np.mean([m[k] for m in means if k in m])) for k in keys}
+
+
+def train(cfg: TrainConfig, run_dir: Path, progress: bool = True, options: RunOptions | None = None) -> SetNetwork:
+    """Train on one process, or as one rank of a torchrun job (WORLD_SIZE > 1 in the
+    environment: DistributedDataParallel, cfg.batch is the global batch). Rank 0 alone writes
+    the run directory: config.json, run.json, log.csv, curve.svg, checkpoint.pt."""
+    opts = options or RunOptions()
+    owned = not (dist.is_available() and dist.is_initialized())
+    ctx = distributed.init(opts.device)
+    try:
+        return _train(cfg, Path(run_dir), progress, opts, ctx)
+    finally:
+        if owned:
+            distributed.close(ctx)
+
+
+LOG_FIELDS = ["iteration", "seconds", "lr", "loss", "nll", "fm", "gap", "w_fm", "order", "fm_policy", "val_nmi"]
+
+
+def _check_resumable(cfg: TrainConfig, run_dir: Path, opts: RunOptions, ckpt_path: Path) -> None:
+    if ckpt_path.exists() and not opts.resume:
+        raise RunError(f"{run_dir} holds the checkpoint of an earlier run. Continue it with "
+                              f"`--resume {run_dir}`, or start a new run under another --run-name or --out.")
+    if opts.resume:
+        if not ckpt_path.exists() or not (run_dir / "config.json").exists():
+            raise RunError(f"--resume {run_dir}: there is no {ckpt_path.name} and config.json to continue from.")
+        saved = json.loads((run_dir / "config.json").read_text())
+        now = json.loads(config_json(cfg))
+        diff = [k for k in now if json.dumps(now[k]) != json.dumps(saved.get(k))]
+        if diff:
+            raise RunError(f"--resume {run_dir}: the run was configured with other values of {', '.join(diff)}; "
+                             "a resumed run keeps its configuration (config.json).")
+
+
+def _train(cfg: TrainConfig, run_dir: Path, progress: bool, opts: RunOptions, ctx: distributed.Context) -> SetNetwork:
     configure_torch(cfg.threads)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    torch.manual_seed(cfg.seed)          # weight init only; data use the explicit rng below
+    if cfg.batch % ctx.world_size:
+        raise RunError(f"The global batch ({cfg.batch}) must be a multiple of the number of processes "
+                       f"({ctx.world_size}).")
+    ckpt_every = opts.ckpt_every or cfg.eval_every
+    ckpt_path = run_dir / checkpoint.NAME
+    if ctx.is_main:                      # an error here ends the job: torchrun stops the other ranks
+        _check_resumable(cfg, run_dir, opts, ckpt_path)
+    torch.manual_seed(cfg.seed)          # weight init only (the same on every rank); data use the streams below
     net = SetNetwork(cfg.network)
     if cfg.init_from:
-        net.load_state_dict(torch.load(cfg.init_from, weights_only=True)["model"])
-    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
-    rng = np.random.default_rng(cfg.seed)
-    gen = torch.Generator().manual_seed(cfg.seed)
-    start_it, elapsed = 0, 0.0
-    ckpt_path = run_dir / "checkpoint.pt"
-    if ckpt_path.exists():
-        ckpt = torch.load(ckpt_path, weights_only=True)
+        net.load_state_dict(torch.load(cfg.init_from, map_location="cpu", weights_only=True)["model"])
+    np_seed, torch_seed = distributed.rank_seeds(cfg.seed, ctx.rank)
+    rng = np.random.default_rng(np_seed)
+    gen = torch.Generator(device=ctx.device).manual_seed(torch_seed)
+    # One process draws N from its own stream, as it always has; P ranks share a stream for N.
+    size_rng = np.random.default_rng(distributed.size_stream_seed(cfg.seed)) if ctx.parallel else rng
+    start_it, elapsed, window = 0, 0.0, []
+    ckpt = distributed.from_main(ctx, checkpoint.load(ckpt_path) if opts.resume and ctx.is_main else None)
+    if ckpt is not None:
+        if ckpt["world_size"] != ctx.world_size:
+            raise RunError(f"--resume {run_dir}: the checkpoint was written by {ckpt['world_size']} processes; "
+                           f"resume it with as many (this job has {ctx.world_size}).")
         net.load_state_dict(ckpt["model"])
+    net.to(ctx.device)
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    if ckpt is not None:
         opt.load_state_dict(ckpt["optimizer"])
-        rng.bit_generator.state = ckpt["rng"]
-        gen.set_state(ckpt["gen"])
+        window = checkpoint.restore_rank(ckpt["ranks"][ctx.rank], rng, gen)
+        if ckpt["size_rng"] is not None:
+            size_rng.bit_generator.state = ckpt["size_rng"]
         start_it, elapsed = ckpt["iteration"], ckpt["seconds"]
-    (run_dir / "config.json").write_text(json.dumps(asdict(cfg), indent=2, default=str))
-    val = validation_sets(cfg)
+
+    per_rank = cfg.batch // ctx.world_size
+    rank_cfg = replace(cfg, batch=per_rank) if ctx.parallel else cfg
     log_path = run_dir / "log.csv"
-    fields = ["iteration", "seconds", "lr", "loss", "nll", "fm", "gap", "w_fm", "order", "fm_policy", "val_nmi"]
+    fields = list(LOG_FIELDS)
+    val = None
+    if ctx.is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        if ckpt is None:
+            (run_dir / "config.json").write_text(config_json(cfg))
+            run_info = {"command": opts.command, "device": str(ctx.device), "world_size": ctx.world_size,
+                        "backend": ctx.backend, "batch_per_rank": per_rank, "global_batch": cfg.batch}
+            (run_dir / "run.json").write_text(json.dumps(run_info, indent=2) + "\n")
+        fields = _open_log(log_path, fields, start_it)
+        if ctx.parallel:
+            print(f"data-parallel: {ctx.world_size} processes ({ctx.backend}, {ctx.device.type}); global batch "
+                  f"{cfg.batch} sets = {ctx.world_size} x {per_rank} per rank", flush=True)
+        val = validation_sets(cfg)
+
+    bar = None
+    if progress and ctx.is_main:
+        from tqdm import tqdm
+        bar = tqdm(total=cfg.iters, initial=start_it, desc=cfg.name, dynamic_ncols=True)
+    model = distributed.wrap(ctx, distributed.Objective(net, partial(_loss, cfg)))
+    net.train()
+    t0 = time.perf_counter() - elapsed
+    for it in range(start_it, cfg.iters):
+        n_points = draw_set_size(cfg, size_rng)
+        X, y = draw_batch(rank_cfg, rng, n_points)
+        window.append(train_step(model, opt, cfg, X.to(ctx.device), y.to(ctx.device), it, rng, gen))
+        if bar is not None:
+            bar.update(1)
+        done = it + 1
+        if done % cfg.eval_every == 0 or done == cfg.iters:
+            means = distributed.gather_to_main(ctx, window_means(window, fields))
+            window.clear()
+            if ctx.is_main:
+                row = merge_ranks(means)
+                row.update(iteration=done, seconds=round(time.perf_counter() - t0, 1),
+                           lr=learning_rate(cfg, it), val_nmi=validation_nmi(net, val))
+                with open(log_path, "a", newline="") as f:
+                    csv.writer(f).writerow([row.get(k, "") for k in fields])
+                if bar is not None:
+                    bar.set_postfix(loss=f"{row['loss']:.3f}", val_nmi=f"{row['val_nmi']:.3f}")
+                write_curve(log_path, run_dir / "curve.svg", title=cfg.name)
+        stop = opts.stop_at is not None and done >= opts.stop_at
+        if done % ckpt_every == 0 or done == cfg.iters or stop:
+            ranks = distributed.gather_to_main(ctx, checkpoint.rank_state(rng, gen, window))
+            if ctx.is_main:
+                checkpoint.save_atomic({
+                    "format": checkpoint.FORMAT, "iteration": done, "seconds": round(time.perf_counter() - t0, 1),
+                    "model": {k: v.detach().cpu() for k, v in net.state_dict().items()},
+                    "optimizer": _to_cpu(opt.state_dict()), "world_size": ctx.world_size, "ranks": ranks,
+                    "size_rng": size_rng.bit_generator.state if ctx.parallel else None}, ckpt_path)
+        if stop:
+            break
+    if bar is not None:
+        bar.close()
+    distributed.barrier(ctx)             # every rank returns once the last checkpoint is on disk
+    net.eval()
+    return net
+
+
+def _loss(cfg: TrainConfig, net: SetNetwork, X, y, it, rng, gen):
+    return compute_loss(cfg, net, X, y, it, rng, gen)
+
+
+def _to_cpu(obj):
+    """A state dict with every tensor on the CPU (checkpoints load on any device)."""
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().cpu()
+    if isinstance(obj, dict):
+        return {k: _to_cpu(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_to_cpu(v) for v in obj)
+    return obj
+
+
+def _open_log(log_path: Path, fields: list[str], start_it: int) -> list[str]:
+    """A new log with `fields`, or a resumed run's log: its own columns (those it started
+    with), cut back to the checkpoint's iteration (rows written after the checkpoint, by a run
+    killed before its next one, are written again)."""
     if start_it == 0 or not log_path.exists():
         with open(log_path, "w", newline="") as f:
             csv.writer(f).writerow(fields)
-    else:                                # a resumed run keeps the columns its log started with
-        with open(log_path, newline="") as f:
-            fields = next(csv.reader(f))
+        return fields
+    with open(log_path, newline="") as f:
+        rows = list(csv.reader(f))
+    fields, body = rows[0], [r for r in rows[1:] if r and float(r[0]) <= start_it]
+    with open(log_path, "w", newline="") as f:
+        csv.writer(f).writerows([fields] + body)
+    return fields
 
-    bar = None
-    if progress:
-        from tqdm import tqdm
-        bar = tqdm(total=cfg.iters, initial=start_it, desc=cfg.name, dynamic_ncols=True)
-    net.train()
-    window: list[dict] = []
-    t0 = time.perf_counter() - elapsed
-    for it in range(start_it, cfg.iters):
-        for group in opt.param_groups:
-            group["lr"] = learning_rate(cfg, it)
-        n_points = draw_set_size(cfg, rng)
-        X, y = draw_batch(cfg, rng, n_points)
-        loss, stats = compute_loss(cfg, net, X, y, it, rng, gen)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        stats["loss"] = loss.item()
-        window.append(stats)
-        if bar is not None:
-            bar.update(1)
-        if (it + 1) % cfg.eval_every == 0 or it + 1 == cfg.iters:
-            row = {k: float(np.mean([s[k] for s in window if k in s])) for k in fields if any(k in s for s in window)}
-            row.update(iteration=it + 1, seconds=round(time.perf_counter() - t0, 1),
-                       lr=learning_rate(cfg, it), val_nmi=validation_nmi(net, val))
-            window.clear()
-            with open(log_path, "a", newline="") as f:
-                csv.writer(f).writerow([row.get(k, "") for k in fields])
-            if bar is not None:
-                bar.set_postfix(loss=f"{row['loss']:.3f}", val_nmi=f"{row['val_nmi']:.3f}")
-            torch.save({"model": net.state_dict(), "optimizer": opt.state_dict(), "rng": rng.bit_generator.state,
-                        "gen": gen.get_state(), "iteration": it + 1, "seconds": row["seconds"]}, ckpt_path)
-            write_curve(log_path, run_dir / "curve.svg", title=cfg.name)
-    if bar is not None:
-        bar.close()
-    net.eval()
-    return net
+
+def config_json(cfg: TrainConfig) -> str:
+    return json.dumps(asdict(cfg), indent=2, default=str)
+
+
+def config_from_dict(d: dict) -> TrainConfig:
+    """The inverse of asdict(TrainConfig) (config.json, a card's "training" + "network")."""
+    d = dict(d)
+    net = NetworkConfig.from_dict(d.pop("network"))
+    w = LossWeights(**{k: v for k, v in d.pop("weights", {}).items() if k in LossWeights.__dataclass_fields__})
+    fields = TrainConfig.__dataclass_fields__
+    # export writes NaN (a prior parameter the data set does not have) as null: strict JSON
+    d = {k: (float("nan") if v is None and isinstance(fields[k].default, float) else v) for k, v in d.items()
+         if k in fields}
+    return TrainConfig(network=net, weights=w, **d)
 
 
 def read_log(log_path: Path) -> list[dict]:
@@ -336,6 +503,16 @@ def export(cfg: TrainConfig, net: SetNetwork, run_dir: Path, command: str, model
         "final_validation_nmi": rows[-1].get("val_nmi") if rows else None,
         "command": command,
     }
+    run_info = run_dir / "run.json"
+    if run_info.exists():                 # how it ran: device, processes, batch per process
+        info = json.loads(run_info.read_text())
+        card["training_run"] = {k: info[k] for k in ("device", "world_size", "batch_per_rank", "global_batch")
+                                if k in info}
+        if info.get("world_size", 1) > 1:
+            card["training_run"]["note"] = (
+                f"data-parallel over {info['world_size']} processes ({info.get('backend')}): each step's batch of "
+                f"{cfg.batch} sets is the sum of {info['world_size']} x {info['batch_per_rank']} drawn by the ranks "
+                "from their own streams")
     if cfg.dataset == "mog" and cfg.dim > 2:
         card["input_mapping"] = (
             f"Sets of dimension d < {cfg.dim} are zero-padded to {cfg.dim}; d > {cfg.dim} are projected on their "
@@ -357,9 +534,13 @@ def describe_data(cfg: TrainConfig) -> str:
             f"{cfg.n_max}], a fresh random order per set; per-set median centring inside the model.")
 
 
-def main(argv=None):
+CONFIG_FLAGS = ("objective", "iters", "fm", "tb", "fm_policy", "order", "paired_orders", "lr", "batch", "fm_warmup",
+                "h_dim", "g_dim", "hidden", "depth", "init_from", "seed", "threads")
+
+
+def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m gfncp.train", description=__doc__.split("\n\n")[0])
-    p.add_argument("--preset", default="mog2d")
+    p.add_argument("--preset", default="mog2d", help="a shipped recipe: mog2d, mog16d, digits, tiny")
     p.add_argument("--model", choices=["gfncp", "ncp"], default="gfncp")
     p.add_argument("--objective", choices=["clean", "paper", "nll"], default=None)
     p.add_argument("--iters", type=int, default=None)
@@ -372,7 +553,8 @@ def main(argv=None):
     p.add_argument("--paired-orders", action="store_true",
                    help="batches of B/2 sets, each in two random orders (give an NCP twin the same data)")
     p.add_argument("--lr", type=float, default=None)
-    p.add_argument("--batch", type=int, default=None, help="sets per batch")
+    p.add_argument("--batch", type=int, default=None,
+                   help="sets per step, summed over all processes (each of P processes draws batch / P)")
     p.add_argument("--fm-warmup", type=float, default=None, help="share of iterations before FM ramps in")
     p.add_argument("--h-dim", type=int, default=None, help="width of the point encodings h, q (network)")
     p.add_argument("--g-dim", type=int, default=None, help="output width of the cluster network g (network)")
@@ -384,9 +566,22 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--out", default="runs", help="parent folder of the run directory")
+    # The CPU by default: the shipped recipes reproduce their models bit for bit there, and a
+    # plain command runs as it always has. auto: CUDA when present, else the CPU.
+    p.add_argument("--device", choices=distributed.DEVICES, default="cpu",
+                   help="cpu (default), cuda (under torchrun: the GPU of LOCAL_RANK), mps, or auto: CUDA when "
+                        "present, else the CPU")
+    p.add_argument("--ckpt-every", type=int, default=None,
+                   help="iterations between checkpoints (default: the preset's eval_every)")
+    p.add_argument("--resume", default=None, metavar="RUN_DIR",
+                   help="continue the run in RUN_DIR from its checkpoint, with its saved configuration")
     p.add_argument("--export", action="store_true", help="write assets/models/<name>.pt + .json when done")
     p.add_argument("--no-progress", action="store_true")
-    a = p.parse_args(argv)
+    return p
+
+
+def config_from_args(a: argparse.Namespace) -> TrainConfig:
+    """The preset, then every flag given on top of it."""
     cfg = preset(a.preset, a.model)
     if a.objective:
         cfg.objective = a.objective
@@ -405,11 +600,45 @@ def main(argv=None):
     for key in ("h_dim", "g_dim", "hidden", "depth"):
         if getattr(a, key) is not None:
             cfg.network = replace(cfg.network, **{key: getattr(a, key)})
-    run_dir = Path(a.out) / (a.run_name or cfg.name)
-    net = train(cfg, run_dir, progress=not a.no_progress)
-    if a.export:
-        cmd = "python -m gfncp.train " + " ".join(a for a in (argv or os.sys.argv[1:]))
-        path = export(cfg, net, run_dir, cmd)
+    return cfg
+
+
+def command_line(argv) -> str:
+    """How this process was started, as a person would type it (torchrun for P > 1)."""
+    args = " ".join(argv)
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world == 1:
+        return f"python -m gfncp.train {args}"
+    local = int(os.environ.get("LOCAL_WORLD_SIZE", world))
+    nodes = f"--nnodes={world // local} " if world != local else ""
+    return f"torchrun {nodes}--nproc_per_node={local} -m gfncp.train {args}"
+
+
+def main(argv=None):
+    p = parser()
+    argv = list(os.sys.argv[1:] if argv is None else argv)
+    a = p.parse_args(argv)
+    if a.resume:
+        given = [k for k in CONFIG_FLAGS if getattr(a, k) not in (None, False)]
+        if given:
+            p.error(f"--resume continues a run with its saved configuration; drop --{', --'.join(given)}"
+                    .replace("_", "-"))
+        run_dir = Path(a.resume)
+        if not (run_dir / "config.json").exists():
+            p.error(f"--resume {run_dir}: no config.json there (is it a run directory?)")
+        cfg = config_from_dict(json.loads((run_dir / "config.json").read_text()))
+    else:
+        cfg = config_from_args(a)
+        run_dir = Path(a.out) / (a.run_name or cfg.name)
+    opts = RunOptions(device=a.device, ckpt_every=a.ckpt_every, resume=bool(a.resume), command=command_line(argv))
+    try:
+        net = train(cfg, run_dir, progress=not a.no_progress, options=opts)
+    except RunError as e:                 # a person's mistake: say what to do, no traceback
+        p.exit(2, f"{p.prog}: error: {e}\n")
+    if a.export and int(os.environ.get("RANK", "0")) == 0:
+        # The card names the command that started the run, not the one that resumed it.
+        started = json.loads((run_dir / "run.json").read_text()).get("command") if a.resume else None
+        path = export(cfg, net, run_dir, started or opts.command)
         print(f"exported {path}")
 
 

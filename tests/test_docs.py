@@ -62,7 +62,8 @@ def test_replace_block_rewrites_only_its_block(tmp_path):
         doc_blocks.replace_block("c", "text", doc)
 
 
-@pytest.mark.parametrize("name", ["bench", "page-targets", "render-times", "browser-floor", "browser-anatomy"])
+@pytest.mark.parametrize("name", ["bench", "page-targets", "render-times", "browser-floor", "browser-anatomy",
+                                  "train-throughput"])
 def test_performance_doc_has_the_blocks_its_commands_write(name):
     text = doc_blocks.PERFORMANCE.read_text(encoding="utf-8")
     assert text.count(f"<!-- BEGIN {name} -->") == 1 and text.count(f"<!-- END {name} -->") == 1

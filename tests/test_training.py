@@ -9,7 +9,7 @@ import torch
 import gfncp
 from gfncp import evaluate, registry, routing
 from gfncp.network import NetworkConfig, SetNetwork
-from gfncp.train import export, preset, read_log, train
+from gfncp.train import RunOptions, export, preset, read_log, train
 
 SHIPPED = [name for pair in routing.PAIRS for name in routing.pair_names(pair)]
 
@@ -37,18 +37,18 @@ def test_tiny_training_lowers_loss_and_beats_chance(tiny_runs, kind):
     assert (run_dir / "curve.svg").read_text().startswith("<svg")
 
 
-def test_training_resumes_from_checkpoint(tmp_path):
+def test_a_checkpoint_of_the_earlier_format_still_resumes(tmp_path):
+    """Checkpoints written before format 2 (one process: rng, gen at the top level) resume."""
     cfg = replace(preset("tiny", "ncp"), iters=20, eval_every=10)
-    # stop half-way (a run configured for 10 iterations), then resume to 20
-    train(replace(cfg, iters=10), tmp_path / "b", progress=False)
-    ckpt = torch.load(tmp_path / "b" / "checkpoint.pt", weights_only=True)
-    assert ckpt["iteration"] == 10
-    b = train(cfg, tmp_path / "b", progress=False)
-    # the same interruption and resume again: bit-identical weights (data, RNG and optimiser
-    # state all come back from the checkpoint)
-    train(replace(cfg, iters=10), tmp_path / "c", progress=False)
-    c = train(cfg, tmp_path / "c", progress=False)
-    for p, q in zip(b.state_dict().values(), c.state_dict().values()):
+    whole = train(cfg, tmp_path / "whole", progress=False)
+    train(cfg, tmp_path / "b", progress=False, options=RunOptions(stop_at=10))
+    new = torch.load(tmp_path / "b" / "checkpoint.pt", weights_only=True)
+    assert new["format"] == 2 and new["iteration"] == 10 and new["world_size"] == 1
+    old = {"model": new["model"], "optimizer": new["optimizer"], "rng": new["ranks"][0]["rng"],
+           "gen": new["ranks"][0]["gen"], "iteration": 10, "seconds": new["seconds"]}
+    torch.save(old, tmp_path / "b" / "checkpoint.pt")
+    b = train(cfg, tmp_path / "b", progress=False, options=RunOptions(resume=True))
+    for p, q in zip(whole.state_dict().values(), b.state_dict().values()):
         assert torch.equal(p, q)
     assert len(read_log(tmp_path / "b" / "log.csv")) == 2
 
@@ -106,7 +106,7 @@ def test_resumed_run_keeps_the_columns_of_its_log(tmp_path):
     import csv
 
     cfg = replace(preset("tiny", "ncp"), iters=4, eval_every=2)
-    train(replace(cfg, iters=2), tmp_path / "r", progress=False)
+    train(cfg, tmp_path / "r", progress=False, options=RunOptions(stop_at=2))
     log = tmp_path / "r" / "log.csv"
     with open(log, newline="") as f:
         rows = list(csv.DictReader(f))
@@ -115,7 +115,7 @@ def test_resumed_run_keeps_the_columns_of_its_log(tmp_path):
         w = csv.DictWriter(f, old, extrasaction="ignore")
         w.writeheader()
         w.writerows(rows)
-    train(cfg, tmp_path / "r", progress=False)
+    train(cfg, tmp_path / "r", progress=False, options=RunOptions(resume=True))
     assert [len(r) for r in csv.reader(open(log))] == [len(old)] * 3
     assert [r["iteration"] for r in read_log(log)] == [2.0, 4.0]
 
@@ -234,3 +234,23 @@ def test_order_term_is_the_squared_log_q_difference_over_n():
     assert stats["order"] == pytest.approx(diff.abs().mean().item())
     assert diff.abs().max() > 1e-3                        # an untrained network is not invariant
     assert (with_order - base).item() == pytest.approx(2.0 * (diff ** 2 / 12).mean().item(), rel=1e-5)
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_card_command_reproduces_the_recorded_training_config(name):
+    """The card's command, run through the CLI's own parsing, gives the configuration the card
+    recorded, and that is the preset's: `--preset P --model K` is the shipped recipe."""
+    import shlex
+
+    from gfncp.train import config_from_args, config_from_dict, config_json, parser
+
+    card = registry.read_card(name)
+    # Fields added to TrainConfig / LossWeights after a card was written are absent from it;
+    # config_from_dict gives them their defaults, which is what that run used.
+    recorded = config_from_dict({**card["training"], "network": card["network"]})
+    words = shlex.split(card["command"])
+    assert words[:3] == ["python", "-m", "gfncp.train"]
+    from_command = config_from_args(parser().parse_args(words[3:]))
+    assert config_json(from_command) == config_json(recorded)
+    assert config_json(preset(recorded.preset, card["kind"])) == config_json(recorded)
+    assert from_command.name == name
