@@ -1,0 +1,177 @@
+"""Order consistency: the swap-balance residual, the flow-level anchor (gfncp.losses) and
+the reward's order-free posterior (gfncp.reward_posterior), on problems whose answer is known."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from gfncp.losses import anchor_loss, swap_balance, swap_labels, swap_pairs, swap_residuals
+from gfncp.network import NetworkConfig, SetNetwork
+from gfncp.partitions import all_partitions, canonical_labels
+from gfncp.teacher import TeacherForced, flow_residuals, teacher_forced
+
+
+# -- a miniature problem: policies built from a state flow F(s) -----------------------------
+
+def _log_eppf(labels, alpha=0.7):
+    """log CRP probability of a partition (exchangeable: depends on the block sizes only)."""
+    sizes = np.bincount(labels)
+    n = len(labels)
+    return (len(sizes) * math.log(alpha) + sum(math.lgamma(s) for s in sizes)
+            + math.lgamma(alpha) - math.lgamma(alpha + n))
+
+
+def _posterior_flow(points, labels, post_labels, post_probs):
+    """Marginal posterior probability of a partial clustering: the assigned points `points`
+    with (any-numbered) labels `labels`, summed over every full partition that restricts to it."""
+    restricted = canonical_labels(post_labels[:, points])
+    match = (restricted == canonical_labels(labels)).all(axis=1)
+    return math.log(post_probs[match].sum())
+
+
+def _policy_from_flows(log_flow, X_rows, labels, bias=None) -> TeacherForced:
+    """A TeacherForced record whose option log-flows are log F(child state) for a state flow
+    log_flow(assigned row indices, their labels). orders: rows of X in assignment order.
+    bias(n, k, K_n) -> float added to an option's log-flow (an order-dependent distortion)."""
+    B, N = labels.shape
+    lab = labels.numpy()
+    K = int(lab.max()) + 1
+    flows = torch.full((B, N, K + 1), float("-inf"), dtype=torch.float64)
+    for b in range(B):
+        for n in range(N):
+            k_n = int(lab[b, :n].max()) + 1 if n else 0
+            for k in range(k_n + 1):
+                trial = np.append(lab[b, :n], k)
+                v = log_flow(X_rows[b, :n + 1], trial)
+                flows[b, n, k] = v + (bias(n, k, k_n) if bias else 0.0)
+    log_probs = torch.log_softmax(flows, dim=-1)
+    step_mask = torch.ones(B, N, dtype=torch.bool)
+    step_mask[:, 0] = False
+    return TeacherForced(flows, log_probs, torch.zeros(B, dtype=torch.float64), labels, step_mask,
+                         torch.full((B,), N - 1))
+
+
+def _swapped_pair(rows: np.ndarray, labels: np.ndarray, offset: int):
+    perm, first = swap_pairs(len(rows), offset)
+    lab = torch.as_tensor(labels)[None]
+    return rows[perm.numpy()][None], swap_labels(lab, perm), rows[None], lab, first
+
+
+@pytest.mark.parametrize("offset", [0, 1])
+def test_swap_pairs_are_disjoint_adjacent_and_labels_stay_canonical(offset):
+    perm, first = swap_pairs(9, offset)
+    assert first.tolist() == list(range(offset, 8, 2))
+    assert sorted(perm.tolist()) == list(range(9))
+    for i in first.tolist():
+        assert perm[i] == i + 1 and perm[i + 1] == i
+    moved = set(first.tolist()) | set((first + 1).tolist())
+    assert all(perm[j] == j for j in range(9) if j not in moved)
+    rng = np.random.default_rng(offset)
+    y = canonical_labels(rng.integers(0, 4, size=(5, 9)))
+    got = swap_labels(torch.as_tensor(y), perm).numpy()
+    assert np.array_equal(got, canonical_labels(y[:, perm.numpy()]))
+
+
+@pytest.mark.parametrize("offset", [0, 1])
+def test_swap_residual_is_zero_for_exchangeable_policies(offset):
+    """A CRP prior policy and the exact Bayesian posterior's policy (flows = marginal
+    probability of the partial clustering) are exchangeable: d = 0 at every swapped pair."""
+    from gfncp.references import exact_posterior
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(6, 2)) * 2.0
+    post = exact_posterior(X)
+    post_labels, post_probs = post.labels, post.probs
+    truth = canonical_labels(np.array([0, 1, 0, 2, 1, 0]))
+    order = rng.permutation(6)
+    Xs, ys, Xo, yo, first = _swapped_pair(order, truth[order], offset)
+    crp = lambda rows, lab: _log_eppf(canonical_labels(lab))                     # noqa: E731
+    exact = lambda rows, lab: _posterior_flow(rows, lab, post_labels, post_probs)  # noqa: E731
+    for flow in (crp, exact):
+        d = swap_residuals(_policy_from_flows(flow, Xo, yo), _policy_from_flows(flow, Xs, ys), first)
+        assert d.shape == (1, len(first))
+        assert d.abs().max().item() < 1e-9
+    # The same flows with an order-dependent preference for new clusters late in the order: d != 0.
+    late_new = lambda n, k, k_n: 0.4 * n * (k == k_n)                            # noqa: E731
+    d = swap_residuals(_policy_from_flows(crp, Xo, yo, late_new), _policy_from_flows(crp, Xs, ys, late_new), first)
+    assert d.abs().max().item() > 0.05
+
+
+def test_swap_residual_of_a_network_is_the_difference_of_two_step_log_probabilities():
+    torch.manual_seed(0)
+    net = SetNetwork(NetworkConfig(x_dim=2, h_dim=16, g_dim=16, hidden=16, depth=2))
+    rng = np.random.default_rng(1)
+    X = torch.as_tensor(rng.normal(size=(3, 8, 2)) * 3, dtype=torch.float32)
+    y = torch.as_tensor(canonical_labels(rng.integers(0, 3, size=(3, 8))))
+    perm, first = swap_pairs(8, 1)
+    tf, tfs = teacher_forced(net, X, y), teacher_forced(net, X[:, perm], swap_labels(y, perm))
+    d = swap_residuals(tf, tfs, first)
+    lp, lps = tf.log_p_chosen, tfs.log_p_chosen
+    for j, i in enumerate(first.tolist()):
+        assert torch.allclose(d[:, j], lp[:, i] + lp[:, i + 1] - lps[:, i] - lps[:, i + 1], atol=1e-5)
+    # an untrained network is not exchangeable; the loss is the mean square over the pairs
+    assert d.abs().max() > 1e-3
+    assert swap_balance(tf, tfs, first).item() == pytest.approx((d ** 2).mean().item(), rel=1e-6)
+    # summed over the pairs, d is the difference of log q between the two orders
+    assert torch.allclose(d.sum(1), tf.log_q - tfs.log_q, atol=1e-5)
+
+
+def test_anchor_is_zero_at_the_consistent_levels_and_moves_only_the_flows():
+    torch.manual_seed(0)
+    net = SetNetwork(NetworkConfig(x_dim=2, h_dim=16, g_dim=16, hidden=16, depth=2))
+    rng = np.random.default_rng(2)
+    X = torch.as_tensor(rng.normal(size=(4, 10, 2)) * 3, dtype=torch.float32)
+    y = torch.as_tensor(canonical_labels(rng.integers(0, 3, size=(4, 10))))
+    tf = teacher_forced(net, X, y)
+    expected = ((tf.log_root ** 2 + (tf.log_reward - tf.log_q) ** 2) / 10).mean()
+    assert anchor_loss(tf).item() == pytest.approx(expected.item(), rel=1e-6)
+    # at the consistent levels (root 0, R = q) the anchor is 0; a root off by 1 nat costs 1/N
+    ok = TeacherForced(tf.log_flows, tf.log_probs, torch.zeros(4), tf.labels, tf.step_mask, tf.last)
+    lf = ok.log_flows.clone()
+    lf[torch.arange(4), tf.last, tf.labels[torch.arange(4), tf.last]] = tf.log_q
+    ok = TeacherForced(lf, tf.log_probs, torch.zeros(4), tf.labels, tf.step_mask, tf.last)
+    assert anchor_loss(ok).item() == pytest.approx(0.0, abs=1e-10)
+    off = TeacherForced(lf, tf.log_probs, torch.ones(4), tf.labels, tf.step_mask, tf.last)
+    assert anchor_loss(off).item() == pytest.approx(0.1, rel=1e-6)
+    # the stop-gradient: no gradient reaches the policy's log-probabilities through log q
+    log_probs = tf.log_probs.detach().requires_grad_(True)
+    probe = TeacherForced(tf.log_flows.detach().requires_grad_(True), log_probs, tf.log_root.detach(),
+                          tf.labels, tf.step_mask, tf.last)
+    anchor_loss(probe).backward()
+    assert log_probs.grad is None or log_probs.grad.abs().max() == 0
+    assert probe.log_flows.grad.abs().max() > 0
+
+
+def test_training_on_the_anchor_closes_the_flow_gap():
+    """Minimising the anchor alone on a tiny network drives log F(root) to 0 and log R to log q,
+    so the summed flow residual sum_n r_n = log q - (log R - log F(root)) goes to 0."""
+    torch.manual_seed(0)
+    net = SetNetwork(NetworkConfig(x_dim=2, h_dim=16, g_dim=16, hidden=16, depth=3))
+    rng = np.random.default_rng(4)
+    X = torch.as_tensor(rng.normal(size=(8, 12, 2)) * 4, dtype=torch.float32)
+    y = torch.as_tensor(canonical_labels(rng.integers(0, 3, size=(8, 12))))
+    opt = torch.optim.Adam(net.parameters(), lr=3e-3)
+    gap0 = flow_residuals(teacher_forced(net, X, y)).sum(1).abs().mean().item()
+    for _ in range(300):
+        loss = anchor_loss(teacher_forced(net, X, y))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    tf = teacher_forced(net, X, y)
+    gap = flow_residuals(tf).sum(1).abs().mean().item()
+    assert gap < 0.03 * gap0 and gap < 0.3
+    assert tf.log_root.abs().max().item() < 0.3
+
+
+def test_swap_and_anchor_flags_train_both_models(tmp_path):
+    from gfncp.train import main, read_log
+    for model, extra in (("gfncp", ["--swap", "1", "--anchor", "0.5"]), ("ncp", ["--swap", "1"])):
+        main(["--preset", "tiny", "--model", model, "--iters", "8", "--out", str(tmp_path), "--no-progress",
+              "--run-name", model, *extra])
+        rows = read_log(tmp_path / model / "log.csv")
+        assert np.isfinite(rows[-1]["swap"]) and rows[-1]["swap"] >= 0
+        if model == "gfncp":
+            assert np.isfinite(rows[-1]["anchor"]) and rows[-1]["anchor"] >= 0
