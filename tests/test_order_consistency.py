@@ -175,3 +175,81 @@ def test_swap_and_anchor_flags_train_both_models(tmp_path):
         assert np.isfinite(rows[-1]["swap"]) and rows[-1]["swap"] >= 0
         if model == "gfncp":
             assert np.isfinite(rows[-1]["anchor"]) and rows[-1]["anchor"] >= 0
+
+
+# -- the reward's order-free posterior --------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def tiny_gfncp():
+    from gfncp.clusterer import Clusterer
+    torch.manual_seed(5)
+    net = SetNetwork(NetworkConfig(x_dim=2, h_dim=16, g_dim=16, hidden=16, depth=3))
+    for p in net.parameters():
+        p.requires_grad_(False)
+    return Clusterer(net, "gfncp", name="tiny")
+
+
+def test_reward_log_weights_are_the_terminal_log_flows_in_any_order(tiny_gfncp):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(7, 2)) * 3
+    labels = canonical_labels(rng.integers(0, 3, size=(5, 7)))
+    from gfncp.reward_posterior import reward_log_weights
+    log_r = reward_log_weights(tiny_gfncp, X, labels)
+    for row, lr in zip(labels, log_r):
+        for order in (np.arange(7), rng.permutation(7)):
+            terms = tiny_gfncp.flow_terms(X, row, [order])
+            assert terms["log_reward"][0] == pytest.approx(lr, abs=1e-4)
+
+
+def test_exact_reward_posterior_is_normalised_and_order_invariant(tiny_gfncp):
+    """p_R depends on the set, not on the order of its rows: permuting X permutes p_R's
+    partitions accordingly, with the same probabilities; q does not have this property."""
+    from gfncp.posterior import model_partition_distribution
+    from gfncp.reward_posterior import exact_reward_posterior
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(6, 2)) * 3
+    p = exact_reward_posterior(tiny_gfncp, X)
+    assert p.method == "exact" and len(p.distribution) == 203
+    assert p.distribution.probs.sum() == pytest.approx(1.0, abs=1e-9)
+    assert p.log_prob(tiny_gfncp, X, p.distribution.labels[0]) == pytest.approx(p.distribution.log_probs[0], abs=1e-5)
+    worst_q = 0.0
+    for _ in range(3):
+        order = rng.permutation(6)
+        p2 = exact_reward_posterior(tiny_gfncp, X[order]).distribution.as_dict()
+        # the partition c of X's rows is the partition c[order] of X[order]'s rows
+        for row, prob in zip(p.distribution.labels, p.distribution.probs):
+            key = canonical_labels(row[order]).tobytes()
+            assert p2[key] == pytest.approx(prob, rel=1e-4, abs=1e-9)
+        q1 = model_partition_distribution(tiny_gfncp, X).as_dict()
+        q2 = model_partition_distribution(tiny_gfncp, X[order]).as_dict()
+        worst_q = max(worst_q, max(abs(q2[canonical_labels(np.frombuffer(k, dtype=np.int64)[order]).tobytes()] - v)
+                                   for k, v in q1.items()))
+    assert worst_q > 1e-3               # the untrained policy q is order-dependent; p_R is not
+
+
+def test_importance_sampled_reward_posterior_converges_to_the_exact_one(tiny_gfncp):
+    from gfncp.metrics import total_variation
+    from gfncp.reward_posterior import exact_reward_posterior, importance_weights, reward_posterior
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(5, 2)) * 3
+    exact = exact_reward_posterior(tiny_gfncp, X)
+    from gfncp.reward_posterior import sampled_reward_posterior
+    est = sampled_reward_posterior(tiny_gfncp, X, n_samples=4000, seed=0)
+    assert est.method == "importance" and 1.0 <= est.ess <= 4000
+    assert est.ess > 200
+    assert total_variation(exact.distribution.as_dict(), est.distribution.as_dict()) < 0.08
+    assert est.log_z == pytest.approx(exact.log_z, abs=0.1)
+    assert reward_posterior(tiny_gfncp, X).method == "exact"
+    # ESS: equal weights give S, one dominant weight gives ~1
+    w, ess, _ = importance_weights(np.zeros(10), np.zeros(10))
+    assert ess == pytest.approx(10) and w.sum() == pytest.approx(1.0)
+    _, ess, _ = importance_weights(np.array([50.0, 0, 0, 0]), np.zeros(4))
+    assert ess == pytest.approx(1.0, abs=1e-6)
+
+
+def test_reward_posterior_needs_a_gfncp(tiny_gfncp):
+    from gfncp.clusterer import Clusterer
+    from gfncp.reward_posterior import reward_posterior
+    ncp = Clusterer(tiny_gfncp.net, "ncp", name="tiny-ncp")
+    with pytest.raises(ValueError, match="Only a GFNCP"):
+        reward_posterior(ncp, np.zeros((4, 2)))
