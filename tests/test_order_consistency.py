@@ -253,3 +253,101 @@ def test_reward_posterior_needs_a_gfncp(tiny_gfncp):
     ncp = Clusterer(tiny_gfncp.net, "ncp", name="tiny-ncp")
     with pytest.raises(ValueError, match="Only a GFNCP"):
         reward_posterior(ncp, np.zeros((4, 2)))
+
+
+# -- neutral measures (gfncp.invariance) ------------------------------------------------------
+
+def test_order_tv_and_residual_spread_hand_computed():
+    from gfncp import invariance as inv
+    P = np.array([[0.5, 0.5, 0.0], [0.5, 0.5, 0.0], [0.0, 0.5, 0.5]])
+    tv = inv.order_tv(P)
+    # pairs: (0,1) 0, (0,2) 0.5, (1,2) 0.5
+    assert tv["mean"] == pytest.approx(1 / 3) and tv["matrix"][0, 2] == pytest.approx(0.5)
+    assert inv.order_tv(P[:1])["mean"] == 0.0
+    # log q = -10, -11; log R - log F(root) = -4 - 6 = -10 in both orders: residual sums 0 and -1
+    res = inv.residual_sum_spread([-10.0, -11.0], [-4.0, -4.0], [6.0, 6.0])
+    assert res["sum"].tolist() == pytest.approx([0.0, -1.0])
+    assert res["std"] == pytest.approx(0.5) and res["range"] == pytest.approx(1.0) and res["level"] == pytest.approx(-0.5)
+    # a constant offset is a level, not a spread
+    flat = inv.residual_sum_spread([-10.0, -10.0], [-40.0, -40.0], [6.0, 6.0])
+    assert flat["std"] == 0.0 and flat["level"] == pytest.approx(36.0)
+    assert "around a level of 36 nats" in inv.describe_residual_spread(flat, 2)
+
+
+def test_exact_order_distributions_are_q_over_all_partitions_in_each_order(tiny_gfncp):
+    from gfncp import invariance as inv
+    from gfncp.partitions import partition_key
+    from gfncp.posterior import model_partition_distribution
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(5, 2)) * 3
+    orders = np.stack([np.arange(5), rng.permutation(5), rng.permutation(5)])
+    labels, P = inv.exact_order_distributions(tiny_gfncp, X, orders)
+    assert labels.shape == (52, 5) and P.shape == (3, 52)
+    assert np.allclose(P.sum(axis=1), 1.0, atol=1e-5)
+    q0 = model_partition_distribution(tiny_gfncp, X).as_dict()
+    assert np.allclose(P[0], [q0[partition_key(row)] for row in labels], atol=1e-7)
+    # P[r, m] is q of partition m (of X's rows) with the points fed in order r
+    for r in (1, 2):
+        for m in (0, 7, 51):
+            lq = tiny_gfncp.log_prob(X, labels[m], order=orders[r])
+            assert P[r, m] == pytest.approx(math.exp(lq), rel=1e-4)
+    assert inv.order_tv(P)["mean"] > 1e-4                      # an untrained policy depends on the order
+    with pytest.raises(ValueError):
+        inv.exact_order_distributions(tiny_gfncp, rng.normal(size=(9, 2)), orders[:, :1])
+
+
+def test_same_clustering_spreads_score_every_clustering_with_every_model(tiny_gfncp):
+    from gfncp import invariance as inv
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(10, 2)) * 3
+    orders = inv.random_orders(10, 4, 0)
+    cl = {"a": canonical_labels(rng.integers(0, 3, 10)), "b": np.zeros(10, dtype=int)}
+    out = inv.same_clustering_spreads({"m1": tiny_gfncp}, X, cl, orders)
+    assert set(out) == {"a", "b"}
+    assert out["a"]["m1"] == pytest.approx(tiny_gfncp.log_prob_orders(X, cl["a"], orders).std())
+
+
+def test_order_distributions_figure_has_one_bar_per_order_and_model():
+    from gfncp.figures.invariance import order_distributions_figure
+    P = {"GFNCP": np.full((3, 15), 1 / 15), "NCP": np.full((3, 15), 1 / 15)}
+    fig = order_distributions_figure(P, top=10, p_reward=np.full(15, 1 / 15), tv_by_model={"GFNCP": 0.0, "NCP": 0.1})
+    bars = [t for t in fig.data if t.type == "bar"]
+    assert len(bars) == 6 and all(len(b.x) == 10 for b in bars)
+    assert sum(bool(b.showlegend) for b in bars) == 3                 # one legend entry per order
+    assert any(t.type == "scatter" and t.name.startswith("p_R") for t in fig.data)
+    assert "mean TV between orders 0.100" in fig.layout.annotations[1].text
+
+
+# -- the Order-invariance page: exact distributions and p_R on a tiny set ---------------------
+
+PAGE = str(__import__("pathlib").Path(__file__).resolve().parents[1] / "pages" / "order_invariance.py")
+
+
+def test_order_page_shows_exact_distributions_and_reward_posterior_on_a_tiny_set(dev_models_dir):
+    from streamlit.testing.v1 import AppTest
+
+    import gfncp
+    from gfncp.ui import state
+    from gfncp.ui.state import Dataset
+
+    state.load_model.clear()
+    X, y = gfncp.data.make_mog(6, dim=2, seed=11)
+    at = AppTest.from_file(PAGE, default_timeout=180)
+    at.session_state["dataset"] = Dataset("tiny labelled set", X, y, "generated")
+    at.session_state["inv_n_orders"] = 5
+    at.run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    text = "\n".join([m.value for m in at.markdown] + [c.value for c in at.caption])
+    assert "The whole distribution over clusterings, order by order" in "\n".join(h.value for h in at.header)
+    assert "exact over all 203 partitions" in text and "log p_R" in text
+    assert "Mean total variation between the 5 orders: GFNCP" in text
+    assert "summed flow residual" in text
+    # the same clusterings scored by both models, on request
+    n_tables = len(at.table)
+    at.toggle(key="inv_all_scored").set_value(True).run()
+    assert not at.exception, at.exception
+    assert len(at.table) == n_tables + 1
+    table = next(t.value for t in at.table if "the truth" in list(t.value.index))
+    assert list(table.index) == ["the truth", "GFNCP's greedy clustering", "NCP's greedy clustering"]
+    assert list(table.columns) == ["GFNCP std (nats)", "NCP std (nats)", "lower"]
