@@ -351,3 +351,35 @@ def test_order_page_shows_exact_distributions_and_reward_posterior_on_a_tiny_set
     table = next(t.value for t in at.table if "the truth" in list(t.value.index))
     assert list(table.index) == ["the truth", "GFNCP's greedy clustering", "NCP's greedy clustering"]
     assert list(table.columns) == ["GFNCP std (nats)", "NCP std (nats)", "lower"]
+
+
+UNC_PAGE = str(__import__("pathlib").Path(__file__).resolve().parents[1] / "pages" / "uncertainty.py")
+
+
+@pytest.mark.parametrize("n_points", [6, 25])
+def test_uncertainty_page_offers_the_reward_posterior(dev_models_dir, n_points):
+    """Exact p_R (with its TV to the exact posterior) on a tiny set; importance-sampled with its ESS beyond."""
+    from streamlit.testing.v1 import AppTest
+
+    import gfncp
+    from gfncp.ui import state
+    from gfncp.ui.state import Dataset
+
+    state.load_model.clear()
+    X, y = gfncp.data.make_mog(n_points, dim=2, seed=12)
+    at = AppTest.from_file(UNC_PAGE, default_timeout=240)
+    at.session_state["dataset"] = Dataset(f"labelled set of {n_points}", X, y, "generated")
+    at.session_state["unc_S"] = 20
+    at.run()
+    assert not at.exception, at.exception
+    at.checkbox(key="unc_reward").check().run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    captions = "\n".join(c.value for c in at.caption)
+    labels = [m.label for m in at.metric]
+    if n_points <= 9:
+        assert "exact over all 203 partitions" in captions
+        assert "Total variation GFNCP p_R ↔ exact" in labels
+    else:
+        assert "effective sample size" in captions and "of 20" in captions
+        assert "Total variation GFNCP p_R ↔ exact" not in labels
