@@ -6,9 +6,9 @@
                 + lambda_order * (log q(c | order 1) - log q(c | order 2))^2 / N on batches
                 that hold every set twice, in two random orders; optionally + lambda_policy *
                 sum_n r_n^2 along clusterings drawn from the model's own policy (`policy_fm`).
-- `swap_pairs` / `swap_balance`: the local swap-balance objective (docs/method.md, "Swap
-                balance"): the same sets with disjoint adjacent pairs of positions swapped; the
-                residual d = [log pi(a|s) + log pi(b|s+a)] - [log pi(b|s) + log pi(a|s+b)] per
+- `swap_pairs` / `swap_balance`: the local swap-balance objective (results in
+                docs/experiments/order-consistency.md): the same sets with disjoint adjacent
+                pairs of positions swapped; the residual d = [log pi(a|s) + log pi(b|s+a)] - [log pi(b|s) + log pi(a|s+b)] per
                 swapped pair from two teacher-forced passes; d = 0 at every state is exact order
                 invariance.
 - `anchor_loss`: pins log F(root) to 0 and log R(c_true) to log q(c_true) (stop-gradient), the
