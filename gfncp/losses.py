@@ -43,6 +43,7 @@ class LossWeights:
     fm_policy: float = 0.0     # clean: weight of sum_n r_n^2 along clusterings sampled from the policy
     swap: float = 0.0          # clean or NCP: weight of the swap-balance residual d^2 (`swap_balance`)
     anchor: float = 0.0        # clean: weight of the flow-level anchor (`anchor_loss`)
+    swap_policy: float = 0.0   # clean or NCP: weight of the swap balance along clusterings sampled from the policy
 
 
 def _n_steps(tf: TeacherForced) -> torch.Tensor:

@@ -199,6 +199,16 @@ def add_swap(loss, stats, weight: float, net: SetNetwork, X, y, tf, rng: np.rand
     return loss + weight * swap, {**stats, "swap": swap.item()}
 
 
+def add_swap_policy(loss, stats, weight: float, net: SetNetwork, X, rng: np.random.Generator, gen: torch.Generator):
+    """loss + weight * swap balance along one clustering per set drawn from the current policy:
+    the states the model visits (ambiguous ones included), not only the true path."""
+    sampled = sample_policy(net, X, gen)
+    tf = teacher_forced(net, X, sampled)
+    perm, first = swap_pairs(X.shape[1], int(rng.integers(2)))
+    swap = swap_balance(tf, teacher_forced(net, X[:, perm], swap_labels(sampled, perm)), first)
+    return loss + weight * swap, {**stats, "swap_policy": swap.item()}
+
+
 def compute_loss(cfg: TrainConfig, net: SetNetwork, X, y, it: int, rng: np.random.Generator, gen: torch.Generator):
     n_pairs = 0
     if cfg.paired_orders:
@@ -208,16 +218,21 @@ def compute_loss(cfg: TrainConfig, net: SetNetwork, X, y, it: int, rng: np.rando
         loss, stats = ncp_loss(tf)
         if cfg.weights.swap > 0:         # the swap ablation: NCP with the same term
             loss, stats = add_swap(loss, stats, flow_ramp(cfg, it) * cfg.weights.swap, net, X, y, tf, rng)
+        if cfg.weights.swap_policy > 0:
+            loss, stats = add_swap_policy(loss, stats, flow_ramp(cfg, it) * cfg.weights.swap_policy, net, X, rng, gen)
         return loss, stats
     if cfg.objective == "clean":
         f = flow_ramp(cfg, it)
         w = replace(cfg.weights, fm=f * cfg.weights.fm, tb=f * cfg.weights.tb, order=f * cfg.weights.order,
-                    fm_policy=f * cfg.weights.fm_policy, swap=f * cfg.weights.swap, anchor=f * cfg.weights.anchor)
+                    fm_policy=f * cfg.weights.fm_policy, swap=f * cfg.weights.swap, anchor=f * cfg.weights.anchor,
+                    swap_policy=f * cfg.weights.swap_policy)
         tf = teacher_forced(net, X, y)
         loss, stats = clean_loss(tf, w, n_pairs)
         stats["w_fm"] = w.fm
         if cfg.weights.swap > 0:
             loss, stats = add_swap(loss, stats, w.swap, net, X, y, tf, rng)
+        if cfg.weights.swap_policy > 0:
+            loss, stats = add_swap_policy(loss, stats, w.swap_policy, net, X, rng, gen)
         if cfg.weights.anchor > 0:
             anchor = anchor_loss(tf)
             loss = loss + w.anchor * anchor
@@ -272,7 +287,7 @@ def train(cfg: TrainConfig, run_dir: Path, progress: bool = True) -> SetNetwork:
     val = validation_sets(cfg)
     log_path = run_dir / "log.csv"
     fields = ["iteration", "seconds", "lr", "loss", "nll", "fm", "gap", "w_fm", "order", "fm_policy", "swap", "anchor",
-              "val_nmi"]
+              "swap_policy", "val_nmi"]
     if start_it == 0 or not log_path.exists():
         with open(log_path, "w", newline="") as f:
             csv.writer(f).writerow(fields)
@@ -396,6 +411,8 @@ def main(argv=None):
                    help="order-consistency weight (clean objective; implies --paired-orders)")
     p.add_argument("--swap", type=float, default=None,
                    help="swap-balance weight: adjacent pairs swapped, residual d^2 (clean objective or NCP)")
+    p.add_argument("--swap-policy", type=float, default=None,
+                   help="swap-balance weight along clusterings sampled from the policy (clean objective or NCP)")
     p.add_argument("--anchor", type=float, default=None,
                    help="flow-level anchor weight: log F(root) -> 0, log R(c_true) -> log q(c_true) (clean objective)")
     p.add_argument("--paired-orders", action="store_true",
@@ -427,7 +444,7 @@ def main(argv=None):
     for key in ("iters", "seed", "threads", "lr", "batch", "fm_warmup", "fm_ramp", "init_from"):
         if getattr(a, key) is not None:
             setattr(cfg, key, getattr(a, key))
-    for key in ("fm", "tb", "order", "fm_policy", "swap", "anchor"):
+    for key in ("fm", "tb", "order", "fm_policy", "swap", "anchor", "swap_policy"):
         if getattr(a, key) is not None:
             cfg.weights = replace(cfg.weights, **{key: getattr(a, key)})
     cfg.paired_orders = bool(a.paired_orders or (a.order or 0) > 0)

@@ -168,11 +168,13 @@ def test_training_on_the_anchor_closes_the_flow_gap():
 
 def test_swap_and_anchor_flags_train_both_models(tmp_path):
     from gfncp.train import main, read_log
-    for model, extra in (("gfncp", ["--swap", "1", "--anchor", "0.5"]), ("ncp", ["--swap", "1"])):
+    for model, extra in (("gfncp", ["--swap", "1", "--anchor", "0.5", "--swap-policy", "1"]),
+                         ("ncp", ["--swap", "1", "--swap-policy", "1"])):
         main(["--preset", "tiny", "--model", model, "--iters", "8", "--out", str(tmp_path), "--no-progress",
               "--run-name", model, *extra])
         rows = read_log(tmp_path / model / "log.csv")
         assert np.isfinite(rows[-1]["swap"]) and rows[-1]["swap"] >= 0
+        assert np.isfinite(rows[-1]["swap_policy"]) and rows[-1]["swap_policy"] >= 0
         if model == "gfncp":
             assert np.isfinite(rows[-1]["anchor"]) and rows[-1]["anchor"] >= 0
 
