@@ -226,7 +226,7 @@ def markdown(results: dict) -> str:
                   f"(nats; N = {S['inv_points']}, {S['inv_sets']} sets)", "",
                   "| clustering scored | GFNCP mean / median / p90 | NCP mean / median / p90 | GFNCP lower on | "
                   "GFNCP / NCP (means) |", "|---|---|---|---|---|"]
-        rows = [(f"the truth", inv.get("same_clustering", {}).get("truth")),
+        rows = [("the truth", inv.get("same_clustering", {}).get("truth")),
                 ("GFNCP's greedy clustering", inv.get("same_clustering", {}).get("gfncp_greedy")),
                 ("NCP's greedy clustering", inv.get("same_clustering", {}).get("ncp_greedy")),
                 ("each model's own greedy clustering (rewards confidence)", inv)]

@@ -324,6 +324,15 @@ def exact_order_distributions(model, X, orders) -> tuple[np.ndarray, np.ndarray]
     return labels, P
 
 
+def probabilities_of(labels, distribution) -> np.ndarray:
+    """A PartitionDistribution's probability of each partition labels (M, N) (0 where absent),
+    e.g. GFNCP's p_R aligned with `exact_order_distributions`' partitions."""
+    from .partitions import partition_key
+
+    lookup = distribution.as_dict()
+    return np.array([lookup.get(partition_key(row), 0.0) for row in np.asarray(labels)])
+
+
 def order_tv(P) -> dict:
     """Mean total variation between the distributions of R orders (R, M) over all R(R-1)/2
     pairs; also the (R, R) matrix. 0 for a model whose q does not depend on the order."""

@@ -158,10 +158,8 @@ if N <= inv.MAX_ORDER_TV_N:
                  for name, m in models.items()}
     tvs = {name: inv.order_tv(P)["mean"] for name, P in dists.items()}
     if reward is not None and reward.method == "exact":
-        from gfncp.partitions import partition_key
-        lookup = reward.distribution.as_dict()
         labels_all = exact_orders(ds.key, gfn.name, R_exact, seed, gfn, X, orders[:R_exact])[0]
-        p_reward = np.array([lookup.get(partition_key(row), 0.0) for row in labels_all])
+        p_reward = inv.probabilities_of(labels_all, reward.distribution)
     else:
         p_reward = None
     st.plotly_chart(figs.order_distributions_figure(dists, p_reward=p_reward, tv_by_model=tvs),

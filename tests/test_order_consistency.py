@@ -10,7 +10,7 @@ import torch
 
 from gfncp.losses import anchor_loss, swap_balance, swap_labels, swap_pairs, swap_residuals
 from gfncp.network import NetworkConfig, SetNetwork
-from gfncp.partitions import all_partitions, canonical_labels
+from gfncp.partitions import canonical_labels
 from gfncp.teacher import TeacherForced, flow_residuals, teacher_forced
 
 
