@@ -1,13 +1,13 @@
-"""Training objectives on top of the teacher-forced pass (METHOD §3).
+"""Training objectives on top of the teacher-forced pass (docs/method.md §Objectives).
 
 - `ncp_loss`:   teacher-forced negative log-likelihood of the true labels (NCP).
 - `clean_loss`: NLL + lambda_fm * sum_n r_n^2, with r_n the clean log-space flow-matching
-                residual and the root flow trained (EXPERIMENTS.md's best recipe); optionally
+                residual and the root flow trained (the best recipe of docs/experiments.md §Early experiments); optionally
                 + lambda_order * (log q(c | order 1) - log q(c | order 2))^2 / N on batches
                 that hold every set twice, in two random orders; optionally + lambda_policy *
                 sum_n r_n^2 along clusterings drawn from the model's own policy (`policy_fm`).
-- `swap_pairs` / `swap_balance`: the local swap-balance objective (results in
-                docs/experiments/order-consistency.md): the same sets with disjoint adjacent
+- `swap_pairs` / `swap_balance`: the local swap-balance objective (docs/method.md §Flows and order invariance;
+                results in docs/experiments/order-consistency.md): the same sets with disjoint adjacent
                 pairs of positions swapped; the residual d = [log pi(a|s) + log pi(b|s+a)] - [log pi(b|s) + log pi(a|s+b)] per
                 swapped pair from two teacher-forced passes; d = 0 at every state is exact order
                 invariance.
@@ -38,7 +38,7 @@ class LossWeights:
     nll: float = 1.0           # clean / paper: weight of the teacher-forced NLL (paper code: 0)
     cd: float = 0.4            # paper: contrastive divergence lambda
     reg: float = 0.6           # paper: fixed-reward lambda
-    cd_clip: float = 0.0       # paper: if > 0, clip |T - T~| (EXPERIMENTS.md); 0 = as published
+    cd_clip: float = 0.0       # paper: if > 0, clip |T - T~| (docs/experiments.md §Early experiments); 0 = as published
     order: float = 0.0         # clean: weight of (log q(c|x, order 1) - log q(c|x, order 2))^2 / N
     fm_policy: float = 0.0     # clean: weight of sum_n r_n^2 along clusterings sampled from the policy
     swap: float = 0.0          # clean or NCP: weight of the swap-balance residual d^2 (`swap_balance`)
