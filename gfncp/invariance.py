@@ -307,7 +307,7 @@ def exact_order_distributions(model, X, orders) -> tuple[np.ndarray, np.ndarray]
     row order, P (R, Bell(N)) with P[r, m] = q(labels[m] | X fed in order r)).
     """
     from .partitions import all_partitions, partition_key
-    from .posterior import model_partition_distribution
+    from .model_distribution import model_partition_distribution
 
     X = np.asarray(X)
     N = len(X)

@@ -19,9 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .metrics import PartitionDistribution, logsumexp
-from .partitions import all_partitions, canonical_labels, distinct_partitions
-
-MAX_EXACT_N = 9          # Bell(9) = 21147 partitions
+from .partitions import MAX_EXACT_N, all_partitions, canonical_labels, distinct_partitions
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from gfncp import invariance as inv  # noqa: E402
 from gfncp.clusterer import Clusterer  # noqa: E402
 from gfncp.metrics import nmi, total_variation  # noqa: E402
 from gfncp.network import NetworkConfig, SetNetwork  # noqa: E402
-from gfncp.posterior import model_partition_distribution  # noqa: E402
+from gfncp.model_distribution import model_partition_distribution  # noqa: E402
 from gfncp.references import exact_posterior  # noqa: E402
 from gfncp.reward_posterior import exact_reward_posterior  # noqa: E402
 from gfncp.runtime import configure_torch  # noqa: E402

@@ -206,7 +206,7 @@ def test_reward_log_weights_are_the_terminal_log_flows_in_any_order(tiny_gfncp):
 def test_exact_reward_posterior_is_normalised_and_order_invariant(tiny_gfncp):
     """p_R depends on the set, not on the order of its rows: permuting X permutes p_R's
     partitions accordingly, with the same probabilities; q does not have this property."""
-    from gfncp.posterior import model_partition_distribution
+    from gfncp.model_distribution import model_partition_distribution
     from gfncp.reward_posterior import exact_reward_posterior
     rng = np.random.default_rng(1)
     X = rng.normal(size=(6, 2)) * 3
@@ -279,7 +279,7 @@ def test_order_tv_and_residual_spread_hand_computed():
 def test_exact_order_distributions_are_q_over_all_partitions_in_each_order(tiny_gfncp):
     from gfncp import invariance as inv
     from gfncp.partitions import partition_key
-    from gfncp.posterior import model_partition_distribution
+    from gfncp.model_distribution import model_partition_distribution
     rng = np.random.default_rng(3)
     X = rng.normal(size=(5, 2)) * 3
     orders = np.stack([np.arange(5), rng.permutation(5), rng.permutation(5)])
