@@ -6,11 +6,16 @@ Suites (every method in the same run, on the same sets):
 - accuracy: 100 sets of N=100 per pair (2-D mixtures, 16-D mixtures, held-out digits tasks):
   NMI / ARI (mean ± sd) and seconds per set for GFNCP greedy, NCP greedy, Gibbs MAP (mixtures
   only), k-means with the true K and the DP-GMM;
-- order invariance: 100 sets of N=30, 50 random orders each: std over orders of log q of the
-  model's own greedy clustering (mean / median / p90), the share of sets on which GFNCP's
-  spread is below NCP's (paired), and GFNCP's flow-consistency gap |log q - (log R - log F0)|;
-- calibration: 20 sets of N=7: total variation between each model's q over all 877
-  partitions and the exact posterior;
+- order consistency on the same clustering: 100 sets of N=30, 50 random orders each: std over
+  orders of log q of the SAME clusterings scored by both models (the truth, GFNCP's greedy
+  answer, NCP's greedy answer; mean / median / p90), the share of sets on which GFNCP's spread
+  is below NCP's (paired) and the ratio of means; also each model's own greedy clustering (the
+  old measure, which rewards a confident model) and GFNCP's per-order sum of flow residuals
+  as a spread over orders (its order-free level is reported apart: it is not order dependence);
+- exact order consistency: 20 sets of N=7, 6 orders each: each model's q over all 877
+  partitions in every order, mean total variation between orders;
+- calibration: the same 20 sets of N=7: total variation between the exact posterior and each
+  model's q (row order), and GFNCP's reward posterior p_R = R / Z (order-free);
 - speed: 100 GFNCP samples of an N=100 set against 100 collapsed-Gibbs sweeps on it.
 Writes results.json, results.md and invariance.svg; `--quick` runs a miniature version.
 """
@@ -25,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from . import data, references, routing
+from . import invariance as inv
 from .metrics import ari, nmi, total_variation
 from .model_distribution import model_partition_distribution
 from .registry import list_pretrained, load_pretrained
@@ -42,11 +48,13 @@ class Suite:
     n_orders: int = 50
     cal_sets: int = 20
     cal_points: int = 7
+    tv_orders: int = 6
     gibbs_sweeps: int = 200
     seed: int = 2025
 
 
-QUICK = Suite(n_sets=3, n_points=30, inv_sets=3, inv_points=12, n_orders=5, cal_sets=2, cal_points=5, gibbs_sweeps=20)
+QUICK = Suite(n_sets=3, n_points=30, inv_sets=3, inv_points=12, n_orders=5, cal_sets=2, cal_points=5, tv_orders=3,
+              gibbs_sweeps=20)
 
 
 def make_sets(pair: str, n_sets: int, n_points: int, seed: int):
@@ -100,43 +108,87 @@ def accuracy(pair: str, models: dict, suite: Suite, progress=None) -> dict:
     return {name: {k: summarise(v) for k, v in m.items()} for name, m in methods.items()}
 
 
+def paired(values: dict) -> dict:
+    """Summaries of per-set values of both models, with GFNCP's share of sets strictly below
+    NCP's and the ratio of means (when both are present)."""
+    out = {kind: summarise(v) for kind, v in values.items()}
+    if "gfncp" in values and "ncp" in values:
+        g, n = np.asarray(values["gfncp"]), np.asarray(values["ncp"])
+        out["gfncp_below_ncp"] = float((g < n).mean())
+        out["ratio_of_means"] = float(g.mean() / max(n.mean(), 1e-12))
+    return out
+
+
 def invariance(pair: str, models: dict, suite: Suite, progress=None) -> dict:
+    """Std over orders of log q, per set: of each model's own greedy clustering (the old
+    measure, which also rewards confidence) and, neutrally, of the SAME clusterings scored by
+    both models: the truth and each model's greedy answer. For GFNCP also the per-order sum
+    of flow residuals: its spread over orders (= the std of log q) and its order-free level."""
     sets = make_sets(pair, suite.inv_sets, suite.inv_points, suite.seed + 1)
     rng = np.random.default_rng(suite.seed + 2)
-    stds = {kind: [] for kind in models}
-    gaps, examples = [], []
-    for i, (X, _) in enumerate(sets):
+    own = {kind: [] for kind in models}
+    same = {c: {kind: [] for kind in models} for c in ["truth"] + [f"{k}_greedy" for k in models]}
+    residual_std, residual_level, examples = [], [], []
+    for i, (X, y) in enumerate(sets):
         orders = np.stack([np.arange(len(X))] + [rng.permutation(len(X)) for _ in range(suite.n_orders - 1)])
+        greedy = {kind: model.greedy(X) for kind, model in models.items()}
+        clusterings = {"truth": y} | {f"{k}_greedy": g for k, g in greedy.items()}
         per_set = {}
-        for kind, model in models.items():
-            labels = model.greedy(X)
-            terms = model.flow_terms(X, labels, orders)
-            per_set[kind] = terms["log_q"]
-            stds[kind].append(float(terms["log_q"].std()))
-            if kind == "gfncp":
-                gaps.append(float(np.abs(terms["log_q"] - (terms["log_reward"] - terms["log_root"])).mean()))
+        for cname, labels in clusterings.items():
+            for kind, model in models.items():
+                terms = model.flow_terms(X, labels, orders)
+                same[cname][kind].append(float(terms["log_q"].std()))
+                if cname == f"{kind}_greedy":
+                    own[kind].append(float(terms["log_q"].std()))
+                if cname == "truth":
+                    per_set[kind] = terms["log_q"]
+                    if kind == "gfncp":
+                        res = inv.residual_sum_spread(terms["log_q"], terms["log_reward"], terms["log_root"])
+                        residual_std.append(res["std"])
+                        residual_level.append(abs(res["level"]))
         if i < 4:
             examples.append({k: v.tolist() for k, v in per_set.items()})
         if progress:
             progress(f"invariance {pair}", i + 1, len(sets))
-    out = {kind: summarise(v) for kind, v in stds.items()}
-    if "gfncp" in stds and "ncp" in stds:
-        g, n = np.array(stds["gfncp"]), np.array(stds["ncp"])
-        out["gfncp_below_ncp"] = float((g < n).mean())
-        out["ratio_of_means"] = float(g.mean() / max(n.mean(), 1e-12))
-    if gaps:
-        out["gfncp_flow_gap"] = summarise(gaps)
+    out = paired(own)
+    out["same_clustering"] = {cname: paired(v) for cname, v in same.items()}
+    if residual_std:
+        out["gfncp_residual_sum"] = {"std": summarise(residual_std), "abs_level": summarise(residual_level)}
     out["examples"] = examples
     return out
 
 
+def order_consistency_exact(pair: str, models: dict, suite: Suite, progress=None) -> dict:
+    """On the calibration sets (N <= 8): each model's exact q over all partitions under
+    suite.tv_orders random orders, and the mean total variation between orders, per set."""
+    sets = make_sets(pair, suite.cal_sets, suite.cal_points, suite.seed + 3)
+    rng = np.random.default_rng(suite.seed + 5)
+    tvs = {kind: [] for kind in models}
+    for i, (X, _) in enumerate(sets):
+        orders = np.stack([np.arange(len(X))] + [rng.permutation(len(X)) for _ in range(suite.tv_orders - 1)])
+        for kind, model in models.items():
+            _, P = inv.exact_order_distributions(model, X, orders)
+            tvs[kind].append(inv.order_tv(P)["mean"])
+        if progress:
+            progress(f"order TV {pair}", i + 1, len(sets))
+    return dict(paired(tvs), n_orders=suite.tv_orders)
+
+
 def calibration(pair: str, models: dict, suite: Suite, progress=None) -> dict:
+    """TV to the exact posterior of each model's q (points in row order) and of GFNCP's
+    reward posterior p_R (order-free)."""
+    from .reward_posterior import exact_reward_posterior
     sets = make_sets(pair, suite.cal_sets, suite.cal_points, suite.seed + 3)
     tvs = {kind: [] for kind in models}
+    if "gfncp" in models:
+        tvs["gfncp_reward"] = []
     for i, (X, _) in enumerate(sets):
         exact = references.exact_posterior(X).as_dict()
         for kind, model in models.items():
             tvs[kind].append(total_variation(exact, model_partition_distribution(model, X).as_dict()))
+        if "gfncp" in models:
+            tvs["gfncp_reward"].append(total_variation(exact, exact_reward_posterior(models["gfncp"], X)
+                                                       .distribution.as_dict()))
         if progress:
             progress(f"calibration {pair}", i + 1, len(sets))
     return {kind: summarise(v) for kind, v in tvs.items()}
@@ -169,23 +221,44 @@ def markdown(results: dict) -> str:
         for name, m in r["accuracy"].items():
             lines.append(f"| {name} | {fmt(m['nmi'])} | {fmt(m['ari'])} | {m['seconds']['mean']:.4f} |")
         inv = r["invariance"]
-        lines += ["", "### Order invariance (std over %d orders of log q of the model's own greedy clustering, nats; N = %d, %d sets)"
-                  % (results["suite"]["n_orders"], results["suite"]["inv_points"], results["suite"]["inv_sets"]), "",
-                  "| model | mean | median | p90 |", "|---|---|---|---|"]
-        for kind in ("gfncp", "ncp"):
-            if kind in inv:
-                lines.append(f"| {kind.upper()} | {inv[kind]['mean']:.3f} | {inv[kind]['median']:.3f} | {inv[kind]['p90']:.3f} |")
-        if "gfncp_below_ncp" in inv:
-            lines += ["", f"GFNCP's spread is below NCP's on {100 * inv['gfncp_below_ncp']:.0f}% of the sets (paired); "
-                      f"ratio of means GFNCP/NCP = {inv['ratio_of_means']:.2f}. GFNCP flow-consistency gap "
-                      f"|log q − (log R − log F(root))|: mean {inv['gfncp_flow_gap']['mean']:.2f} nats, "
-                      f"median {inv['gfncp_flow_gap']['median']:.2f}."]
+        S = results["suite"]
+        lines += ["", f"### Order consistency: std over {S['n_orders']} orders of log q of the same clustering "
+                  f"(nats; N = {S['inv_points']}, {S['inv_sets']} sets)", "",
+                  "| clustering scored | GFNCP mean / median / p90 | NCP mean / median / p90 | GFNCP lower on | "
+                  "GFNCP / NCP (means) |", "|---|---|---|---|---|"]
+        rows = [("the truth", inv.get("same_clustering", {}).get("truth")),
+                ("GFNCP's greedy clustering", inv.get("same_clustering", {}).get("gfncp_greedy")),
+                ("NCP's greedy clustering", inv.get("same_clustering", {}).get("ncp_greedy")),
+                ("each model's own greedy clustering (rewards confidence)", inv)]
+        for label, m in rows:
+            if m and "gfncp" in m and "ncp" in m:
+                trip = lambda x: f"{x['mean']:.3f} / {x['median']:.3f} / {x['p90']:.3f}"   # noqa: E731
+                lines.append(f"| {label} | {trip(m['gfncp'])} | {trip(m['ncp'])} | {100 * m['gfncp_below_ncp']:.0f}% | "
+                             f"{m['ratio_of_means']:.2f} |")
+        if "gfncp_residual_sum" in inv:
+            rs = inv["gfncp_residual_sum"]
+            lines += ["", f"GFNCP's per-order sum of flow residuals Σ r_n = log q − (log R − log F(root)) on the truth: "
+                      f"spread over orders (std) mean {rs['std']['mean']:.3f}, median {rs['std']['median']:.3f} nats "
+                      f"(the same numbers as its log q spread: R and F(root) do not depend on the order); its level, the "
+                      f"same in every order and so no measure of invariance, |median| mean {rs['abs_level']['mean']:.2f} nats."]
+        if "order_tv" in r:
+            tv = r["order_tv"]
+            lines += ["", f"### Exact order consistency: mean total variation between the exact q over all partitions "
+                      f"under {tv['n_orders']} orders (N = {S['cal_points']}, {S['cal_sets']} sets)", "",
+                      "| model | mean | median | p90 |", "|---|---|---|---|"]
+            for kind in ("gfncp", "ncp"):
+                if kind in tv:
+                    lines.append(f"| {kind.upper()} | {tv[kind]['mean']:.3f} | {tv[kind]['median']:.3f} | {tv[kind]['p90']:.3f} |")
+            if "gfncp_below_ncp" in tv:
+                lines += ["", f"GFNCP lower on {100 * tv['gfncp_below_ncp']:.0f}% of the sets; ratio of means "
+                          f"GFNCP/NCP = {tv['ratio_of_means']:.2f}. GFNCP's reward posterior p_R has order TV 0 by construction."]
         if "calibration" in r:
             cal = r["calibration"]
             lines += ["", "### Calibration (total variation to the exact posterior over all partitions; N = %d, %d sets)"
                       % (results["suite"]["cal_points"], results["suite"]["cal_sets"]), "", "| model | mean TV | median | p90 |", "|---|---|---|---|"]
-            for kind, s in cal.items():
-                lines.append(f"| {kind.upper()} | {s['mean']:.3f} | {s['median']:.3f} | {s['p90']:.3f} |")
+            names = {"gfncp": "GFNCP q", "ncp": "NCP q", "gfncp_reward": "GFNCP reward posterior p_R"}
+            for kind, s_ in cal.items():
+                lines.append(f"| {names.get(kind, kind)} | {s_['mean']:.3f} | {s_['median']:.3f} | {s_['p90']:.3f} |")
         if "speed" in r:
             sp = r["speed"]
             lines += ["", f"Speed: 100 GFNCP samples of an N=100 set {1000 * sp['samples_100_seconds']:.1f} ms; "
@@ -239,6 +312,7 @@ def run(suite: Suite, pairs: list[str] | None = None, progress=None, command: st
              "invariance": invariance(pair, models, suite, progress)}
         if pair != "digits":
             r["calibration"] = calibration(pair, models, suite, progress)
+            r["order_tv"] = order_consistency_exact(pair, models, suite, progress)
             r["speed"] = speed(models["gfncp"], suite)
         r["command"], r["date"] = command, results["date"]
         results["pairs"][pair] = r
@@ -268,15 +342,28 @@ def update_cards(results: dict) -> None:
             path = models_folder() / f"{name}.json"
             card = json.loads(path.read_text())
             acc = r["accuracy"][f"{kind.upper()} greedy"]
+            inv_r = r["invariance"]
             metrics = {"command": r.get("command", results["command"]), "date": r.get("date", results["date"]),
                        "accuracy": {"n_sets": results["suite"]["n_sets"], "n_points": results["suite"]["n_points"],
                                     "nmi": acc["nmi"], "ari": acc["ari"], "seconds_per_set": acc["seconds"]["mean"]},
-                       "order_invariance_std_log_q": r["invariance"][kind]}
+                       "order_invariance_std_log_q": inv_r[kind]}
+            if "same_clustering" in inv_r:
+                metrics["order_consistency_same_clustering"] = {
+                    cname: {"this_model": m[kind], "gfncp_below_ncp": m.get("gfncp_below_ncp"),
+                            "ratio_of_means_gfncp_ncp": m.get("ratio_of_means")}
+                    for cname, m in inv_r["same_clustering"].items()}
+            if "order_tv" in r:
+                metrics["exact_order_tv_n7"] = {"this_model": r["order_tv"][kind], "n_orders": r["order_tv"]["n_orders"],
+                                                "gfncp_below_ncp": r["order_tv"].get("gfncp_below_ncp"),
+                                                "ratio_of_means_gfncp_ncp": r["order_tv"].get("ratio_of_means")}
             if "calibration" in r:
                 metrics["calibration_tv_n7"] = r["calibration"][kind]
-            if kind == "gfncp" and "gfncp_flow_gap" in r["invariance"]:
-                metrics["flow_consistency_gap"] = r["invariance"]["gfncp_flow_gap"]
-                metrics["share_of_sets_below_ncp"] = r["invariance"]["gfncp_below_ncp"]
+                if kind == "gfncp" and "gfncp_reward" in r["calibration"]:
+                    metrics["calibration_tv_n7_reward_posterior"] = r["calibration"]["gfncp_reward"]
+            if kind == "gfncp":
+                metrics["share_of_sets_below_ncp"] = inv_r.get("gfncp_below_ncp")
+                if "gfncp_residual_sum" in inv_r:
+                    metrics["flow_residual_sum"] = inv_r["gfncp_residual_sum"]
             card["evaluation"] = metrics
             path.write_text(json.dumps(card, indent=2) + "\n")
 

@@ -9,9 +9,19 @@ Pure statistics on what the models return under R random orders (no Streamlit, n
   different orders agree (distinct clusterings, mean pairwise ARI, NMI to the truth).
 - `match_labels(reference, labels)` / `differences(reference, labels)`: optimal one-to-one
   matching of clusters (matching.py), the points that differ.
-- `flow_gap(log_q, log_reward, log_root)`: |log q - (log R - log F(root))| per order, the
-  flow-consistency gap of a GFNCP (zero for perfectly matched flows; docs/method.md §Flows
-  and order invariance).
+- `residual_sum_spread(log_q, log_reward, log_root)`: the per-order sum of a GFNCP's flow
+  residuals, sum_n r_n = log q - (log R - log F(root)), as a spread over orders (its std is
+  the std of log q: R and F(root) do not depend on the order) around an order-free level.
+  The level (the old "mean gap") says nothing about invariance; the spread does.
+- `same_clustering_spreads(models, X, clusterings, orders)`: every model's std over orders
+  of log q of the SAME clusterings (the truth, each model's greedy answer): a neutral
+  comparison, unlike each model's own greedy answer (which rewards confidence).
+- `exact_order_distributions(model, X, orders)` / `order_tv(P)`: for sets of up to 8 points,
+  a model's exact distribution over all partitions under each of R orders, and the mean
+  total variation between orders (0 for an order-invariant model).
+- `flow_gap(log_q, log_reward, log_root)`: |log q - (log R - log F(root))| per order (kept for
+  export; see `residual_sum_spread` for what it says about order invariance; docs/method.md
+  §Flows and order invariance).
 - `run_task(model, task, X, orders, labels)`: the model calls the page makes, one task at
   a time (so the page can cache each and show progress between them).
 """
@@ -251,6 +261,86 @@ def describe_flow_gap(summary: dict, n_orders: int) -> str:
     return head + (f" The flows do NOT match on this data (off by up to {factor} from the order-free value "
                    "R(c|x)/F(root)): the identity does not hold, so whatever order invariance the plot above "
                    "shows comes from training, not from the guarantee.")
+
+
+# -- neutral measures ------------------------------------------------------------------------
+
+MAX_ORDER_TV_N = 8          # Bell(8) = 4140 partitions; each order needs Bell(7) = 877 teacher-forced rows
+
+
+def residual_sum_spread(log_q, log_reward, log_root) -> dict:
+    """The per-order sum of GFNCP's flow residuals sum_n r_n = log q - (log R - log F(root)).
+
+    (R,) arrays -> {"sum" (R,), "std" (nats, over orders), "range", "level" (median over
+    orders: the part that is the same in every order and so says nothing about invariance)}.
+    """
+    total = np.asarray(log_q, float) - (np.asarray(log_reward, float) - np.asarray(log_root, float))
+    return {"sum": total, "std": float(total.std()), "range": float(total.max() - total.min()),
+            "level": float(np.median(total))}
+
+
+def describe_residual_spread(summary: dict, n_orders: int) -> str:
+    """What the per-order residual sums say, in words: their spread is the order dependence."""
+    level = summary["level"]
+    return (f"Over {n_orders} orders the summed flow residual varies with std {format_nats(summary['std'])} "
+            f"(range {format_nats(summary['range'])}) around a level of {format_nats(level)}. Only the variation "
+            "makes log q depend on the order (it equals the std of GFNCP's log q above); the level is the same "
+            "in every order, a per-set offset between the policy and the flows' scale, so it says nothing about "
+            "invariance.")
+
+
+def same_clustering_spreads(models: dict, X, clusterings: dict, orders) -> dict:
+    """Every model's std over orders of log q of the same clusterings.
+
+    models: name -> clusterer; clusterings: name -> labels (N,) in X's row order; orders (R, N).
+    -> {clustering name: {model name: std (nats)}}.
+    """
+    return {cname: {mname: float(np.asarray(m.log_prob_orders(X, labels, orders)).std())
+                    for mname, m in models.items()}
+            for cname, labels in clusterings.items()}
+
+
+def exact_order_distributions(model, X, orders) -> tuple[np.ndarray, np.ndarray]:
+    """A model's exact q over all Bell(N) partitions of X's rows, under each order.
+
+    X (N, d) with N <= MAX_ORDER_TV_N; orders (R, N). -> (labels (Bell(N), N) canonical in X's
+    row order, P (R, Bell(N)) with P[r, m] = q(labels[m] | X fed in order r)).
+    """
+    from .partitions import all_partitions, partition_key
+    from .model_distribution import model_partition_distribution
+
+    X = np.asarray(X)
+    N = len(X)
+    if N > MAX_ORDER_TV_N:
+        raise ValueError(f"exact distributions over all partitions need N <= {MAX_ORDER_TV_N}, got {N}.")
+    labels = all_partitions(N)
+    index = {partition_key(row): m for m, row in enumerate(labels)}
+    P = np.zeros((len(orders), len(labels)))
+    for r, order in enumerate(np.asarray(orders)):
+        dist = model_partition_distribution(model, X[order])       # partitions of the fed sequence
+        rows = np.empty_like(dist.labels)
+        rows[:, order] = dist.labels                               # back to X's row order
+        P[r, [index[partition_key(row)] for row in canonical_labels(rows)]] = dist.probs
+    return labels, P
+
+
+def probabilities_of(labels, distribution) -> np.ndarray:
+    """A PartitionDistribution's probability of each partition labels (M, N) (0 where absent),
+    e.g. GFNCP's p_R aligned with `exact_order_distributions`' partitions."""
+    from .partitions import partition_key
+
+    lookup = distribution.as_dict()
+    return np.array([lookup.get(partition_key(row), 0.0) for row in np.asarray(labels)])
+
+
+def order_tv(P) -> dict:
+    """Mean total variation between the distributions of R orders (R, M) over all R(R-1)/2
+    pairs; also the (R, R) matrix. 0 for a model whose q does not depend on the order."""
+    P = np.asarray(P, float)
+    tv = 0.5 * np.abs(P[:, None, :] - P[None, :, :]).sum(-1)
+    R = len(P)
+    mean = float(tv[np.triu_indices(R, 1)].mean()) if R > 1 else 0.0
+    return {"mean": mean, "matrix": tv}
 
 
 # -- the model calls ---------------------------------------------------------------------

@@ -1,11 +1,18 @@
-"""Training objectives on top of the teacher-forced pass (METHOD §3).
+"""Training objectives on top of the teacher-forced pass (docs/method.md §Objectives).
 
 - `ncp_loss`:   teacher-forced negative log-likelihood of the true labels (NCP).
 - `clean_loss`: NLL + lambda_fm * sum_n r_n^2, with r_n the clean log-space flow-matching
-                residual and the root flow trained (EXPERIMENTS.md's best recipe); optionally
+                residual and the root flow trained (the best recipe of docs/experiments.md §Early experiments); optionally
                 + lambda_order * (log q(c | order 1) - log q(c | order 2))^2 / N on batches
                 that hold every set twice, in two random orders; optionally + lambda_policy *
                 sum_n r_n^2 along clusterings drawn from the model's own policy (`policy_fm`).
+- `swap_pairs` / `swap_balance`: the local swap-balance objective (docs/method.md §Flows and order invariance;
+                results in docs/experiments/order-consistency.md): the same sets with disjoint adjacent
+                pairs of positions swapped; the residual d = [log pi(a|s) + log pi(b|s+a)] - [log pi(b|s) + log pi(a|s+b)] per
+                swapped pair from two teacher-forced passes; d = 0 at every state is exact order
+                invariance.
+- `anchor_loss`: pins log F(root) to 0 and log R(c_true) to log q(c_true) (stop-gradient), the
+                flow levels at which flow matching and the policy agree.
 - `paper_loss`: the published GFNCP objective: flow matching with per-step max-shifts and
                 log(eps + .) as the released code computes it, the contrastive-divergence
                 term on an on-policy negative sample, and the fixed-reward regulariser.
@@ -31,9 +38,12 @@ class LossWeights:
     nll: float = 1.0           # clean / paper: weight of the teacher-forced NLL (paper code: 0)
     cd: float = 0.4            # paper: contrastive divergence lambda
     reg: float = 0.6           # paper: fixed-reward lambda
-    cd_clip: float = 0.0       # paper: if > 0, clip |T - T~| (EXPERIMENTS.md); 0 = as published
+    cd_clip: float = 0.0       # paper: if > 0, clip |T - T~| (docs/experiments.md §Early experiments); 0 = as published
     order: float = 0.0         # clean: weight of (log q(c|x, order 1) - log q(c|x, order 2))^2 / N
     fm_policy: float = 0.0     # clean: weight of sum_n r_n^2 along clusterings sampled from the policy
+    swap: float = 0.0          # clean or NCP: weight of the swap-balance residual d^2 (`swap_balance`)
+    anchor: float = 0.0        # clean: weight of the flow-level anchor (`anchor_loss`)
+    swap_policy: float = 0.0   # clean or NCP: weight of the swap balance along clusterings sampled from the policy
 
 
 def _n_steps(tf: TeacherForced) -> torch.Tensor:
@@ -74,6 +84,78 @@ def policy_fm(tf: TeacherForced) -> torch.Tensor:
     on clusterings the policy sampled, not the truth): flows must match at every state the
     model visits, including the wrong or ambiguous ones the true paths never reach."""
     return (flow_residuals(tf) ** 2).sum() / _n_steps(tf)
+
+
+def swap_pairs(n_points: int, offset: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Disjoint adjacent pairs of positions (2m + offset, 2m + 1 + offset) within 0..n_points-1.
+
+    -> (perm (n_points,) long: the swapped order as indices into the original positions,
+        first (P,) long: the first position i of each swapped pair (i, i + 1)).
+    """
+    if offset not in (0, 1):
+        raise ValueError(f"offset must be 0 or 1, got {offset}")
+    first = torch.arange(offset, n_points - 1, 2)
+    perm = torch.arange(n_points)
+    perm[first], perm[first + 1] = first + 1, first
+    return perm, first
+
+
+def swap_labels(labels: torch.Tensor, perm: torch.Tensor) -> torch.Tensor:
+    """Canonical labels (B, N) of the points taken in the order `perm` (N,), re-canonicalised:
+    clusters renumbered in order of first appearance."""
+    z = labels[:, perm]
+    B, N = z.shape
+    steps = torch.arange(N, device=z.device)
+    K = int(z.max()) + 1
+    first_seen = torch.full((B, K), N, dtype=torch.long, device=z.device).scatter_reduce(
+        1, z, steps.expand(B, N), "amin")                      # (B, K) first position of each id
+    rank = first_seen.argsort(dim=1).argsort(dim=1)            # unused ids (N) sort last
+    return rank.gather(1, z)
+
+
+def swap_residuals(tf: TeacherForced, tf_swapped: TeacherForced, first: torch.Tensor) -> torch.Tensor:
+    """The swap-balance residual of every swapped pair, (B, P).
+
+    tf: teacher-forced pass in order rho; tf_swapped: the same sets and partitions with the
+    positions (i, i + 1), i in `first` (P,), swapped. Before i the two orders hold the same
+    points in the same partition (state s), and after i + 1 as well (state s + a + b), so
+
+        d = [log pi(a | s) + log pi(b | s + a)] - [log pi(b | s) + log pi(a | s + b)]
+          = (log q(s + a + b | s) along rho) - (the same along the swapped order),
+
+    which is 0 for every pair at every state iff the policy is exchangeable (every
+    permutation is a product of adjacent swaps). Step 0 has log-probability 0 in both.
+    Pairs beyond a row's last real point give 0.
+    """
+    lp, lps = tf.log_p_chosen, tf_swapped.log_p_chosen          # (B, N), 0 off-steps
+    d = (lp[:, first] + lp[:, first + 1]) - (lps[:, first] + lps[:, first + 1])
+    inside = (first + 1)[None, :] <= tf.last[:, None]
+    return torch.where(inside, d, torch.zeros_like(d))
+
+
+def swap_balance(tf: TeacherForced, tf_swapped: TeacherForced, first: torch.Tensor) -> torch.Tensor:
+    """Mean over the batch's swapped pairs of d^2 (`swap_residuals`), a scalar."""
+    d = swap_residuals(tf, tf_swapped, first)
+    inside = (first + 1)[None, :] <= tf.last[:, None]
+    return (d ** 2).sum() / inside.sum().clamp_min(1)
+
+
+def anchor_loss(tf: TeacherForced) -> torch.Tensor:
+    """The flow-level anchor, a scalar: mean over rows of
+
+        [ log F(root)^2 + (log R(c | x) - sg[log q(c | x)])^2 ] / N,
+
+    with c the teacher-forced (true) clustering and sg a stop-gradient. With flows equal to
+    the probability of reaching a state (root flow 1, terminal flow = q), the flow of every
+    state is the marginal probability of its partial clustering, so these are the levels at
+    which flow matching holds without fighting the policy: the summed residual
+    sum_n r_n = log q - (log R - log F(root)) is then 0. The stop-gradient makes the term
+    move the flows to the policy, not the policy to the flows. Divided by each row's N like
+    every other loss here.
+    """
+    n_points = (tf.last + 1).to(tf.log_root.dtype)
+    per_row = tf.log_root ** 2 + (tf.log_reward - tf.log_q.detach()) ** 2
+    return (per_row / n_points).mean()
 
 
 def paper_fm_terms(tf: TeacherForced) -> tuple[torch.Tensor, torch.Tensor]:

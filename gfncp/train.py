@@ -30,7 +30,8 @@ import torch.distributed as dist
 from . import checkpoint, data, distributed, registry
 from .broad_prior import BroadPrior, broad_batch, make_broad, to_model_space
 from .inference import Greedy, Sample, run_policy
-from .losses import LossWeights, clean_loss, ncp_loss, paper_loss, policy_fm
+from .losses import (LossWeights, anchor_loss, clean_loss, ncp_loss, paper_loss, policy_fm, swap_balance,
+                     swap_labels, swap_pairs)
 from .metrics import nmi
 from .network import NetworkConfig, SetNetwork
 from .partitions import canonical_labels
@@ -166,10 +167,12 @@ def validation_nmi(net: SetNetwork, sets) -> float:
 
 def flow_ramp(cfg: TrainConfig, it: int) -> float:
     """0 during the NLL-only warm-up, then linearly up to 1: the share of the flow terms'
-    (fm, tb) weights in force at iteration `it`."""
+    (fm, tb, order, fm_policy, swap, anchor) weights in force at iteration `it`."""
     start = cfg.fm_warmup * cfg.iters
-    ramp = max(cfg.fm_ramp * cfg.iters, 1.0)
-    return min(max((it - start) / ramp, 0.0), 1.0)
+    ramp = cfg.fm_ramp * cfg.iters
+    if ramp <= 0:
+        return 1.0 if it >= start else 0.0
+    return min(max((it - start) / max(ramp, 1.0), 0.0), 1.0)
 
 
 def merge_clusters(labels: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
@@ -200,18 +203,53 @@ def sample_policy(net: SetNetwork, X: torch.Tensor, gen: torch.Generator) -> tor
     return run_policy(net, X, Sample(X.shape[0], gen)).labels.clone()
 
 
+def add_swap(loss, stats, weight: float, net: SetNetwork, X, y, tf, rng: np.random.Generator):
+    """loss + weight * swap balance (gfncp.losses.swap_balance): a second teacher-forced pass
+    over the same sets with the disjoint adjacent pairs (2m + o, 2m + 1 + o), o random in {0, 1},
+    swapped. X (B, N, d) and y (B, N) hold no padding (a training batch has one N)."""
+    perm, first = swap_pairs(X.shape[1], int(rng.integers(2)))
+    swap = swap_balance(tf, teacher_forced(net, X[:, perm], swap_labels(y, perm)), first)
+    return loss + weight * swap, {**stats, "swap": swap.item()}
+
+
+def add_swap_policy(loss, stats, weight: float, net: SetNetwork, X, rng: np.random.Generator, gen: torch.Generator):
+    """loss + weight * swap balance along one clustering per set drawn from the current policy:
+    the states the model visits (ambiguous ones included), not only the true path."""
+    sampled = sample_policy(net, X, gen)
+    tf = teacher_forced(net, X, sampled)
+    perm, first = swap_pairs(X.shape[1], int(rng.integers(2)))
+    swap = swap_balance(tf, teacher_forced(net, X[:, perm], swap_labels(sampled, perm)), first)
+    return loss + weight * swap, {**stats, "swap_policy": swap.item()}
+
+
 def compute_loss(cfg: TrainConfig, net: SetNetwork, X, y, it: int, rng: np.random.Generator, gen: torch.Generator):
     n_pairs = 0
     if cfg.paired_orders:
         X, y, n_pairs = pair_orders(X, y, rng)
     if cfg.kind == "ncp":
-        return ncp_loss(teacher_forced(net, X, y))
+        tf = teacher_forced(net, X, y)
+        loss, stats = ncp_loss(tf)
+        if cfg.weights.swap > 0:         # the swap ablation: NCP with the same term
+            loss, stats = add_swap(loss, stats, flow_ramp(cfg, it) * cfg.weights.swap, net, X, y, tf, rng)
+        if cfg.weights.swap_policy > 0:
+            loss, stats = add_swap_policy(loss, stats, flow_ramp(cfg, it) * cfg.weights.swap_policy, net, X, rng, gen)
+        return loss, stats
     if cfg.objective == "clean":
         f = flow_ramp(cfg, it)
         w = replace(cfg.weights, fm=f * cfg.weights.fm, tb=f * cfg.weights.tb, order=f * cfg.weights.order,
-                    fm_policy=f * cfg.weights.fm_policy)
-        loss, stats = clean_loss(teacher_forced(net, X, y), w, n_pairs)
+                    fm_policy=f * cfg.weights.fm_policy, swap=f * cfg.weights.swap, anchor=f * cfg.weights.anchor,
+                    swap_policy=f * cfg.weights.swap_policy)
+        tf = teacher_forced(net, X, y)
+        loss, stats = clean_loss(tf, w, n_pairs)
         stats["w_fm"] = w.fm
+        if cfg.weights.swap > 0:
+            loss, stats = add_swap(loss, stats, w.swap, net, X, y, tf, rng)
+        if cfg.weights.swap_policy > 0:
+            loss, stats = add_swap_policy(loss, stats, w.swap_policy, net, X, rng, gen)
+        if cfg.weights.anchor > 0:
+            anchor = anchor_loss(tf)
+            loss = loss + w.anchor * anchor
+            stats["anchor"] = anchor.item()
         if w.fm_policy > 0:
             sampled = sample_policy(net, X, gen)
             fm_p = policy_fm(teacher_forced(net, X, sampled))
@@ -299,7 +337,8 @@ def train(cfg: TrainConfig, run_dir: Path, progress: bool = True, options: RunOp
             distributed.close(ctx)
 
 
-LOG_FIELDS = ["iteration", "seconds", "lr", "loss", "nll", "fm", "gap", "w_fm", "order", "fm_policy", "val_nmi"]
+LOG_FIELDS = ["iteration", "seconds", "lr", "loss", "nll", "fm", "gap", "w_fm", "order", "fm_policy", "swap", "anchor",
+              "swap_policy", "val_nmi"]
 
 
 def _check_resumable(cfg: TrainConfig, run_dir: Path, opts: RunOptions, ckpt_path: Path) -> None:
@@ -329,7 +368,8 @@ def _train(cfg: TrainConfig, run_dir: Path, progress: bool, opts: RunOptions, ct
     torch.manual_seed(cfg.seed)          # weight init only (the same on every rank); data use the streams below
     net = SetNetwork(cfg.network)
     if cfg.init_from:
-        net.load_state_dict(torch.load(cfg.init_from, map_location="cpu", weights_only=True)["model"])
+        state = torch.load(cfg.init_from, map_location="cpu", weights_only=True)
+        net.load_state_dict(state["model"] if "model" in state else state)   # a run's checkpoint or a shipped .pt
     np_seed, torch_seed = distributed.rank_seeds(cfg.seed, ctx.rank)
     rng = np.random.default_rng(np_seed)
     gen = torch.Generator(device=ctx.device).manual_seed(torch_seed)
@@ -550,18 +590,27 @@ def parser() -> argparse.ArgumentParser:
                    help="flow-matching weight along clusterings sampled from the policy (clean objective)")
     p.add_argument("--order", type=float, default=None,
                    help="order-consistency weight (clean objective; implies --paired-orders)")
+    p.add_argument("--swap", type=float, default=None,
+                   help="swap-balance weight: adjacent pairs swapped, residual d^2 (clean objective or NCP)")
+    p.add_argument("--swap-policy", type=float, default=None,
+                   help="swap-balance weight along clusterings sampled from the policy (clean objective or NCP)")
+    p.add_argument("--anchor", type=float, default=None,
+                   help="flow-level anchor weight: log F(root) -> 0, log R(c_true) -> log q(c_true) (clean objective)")
     p.add_argument("--paired-orders", action="store_true",
                    help="batches of B/2 sets, each in two random orders (give an NCP twin the same data)")
     p.add_argument("--lr", type=float, default=None)
     p.add_argument("--batch", type=int, default=None,
                    help="sets per step, summed over all processes (each of P processes draws batch / P)")
     p.add_argument("--fm-warmup", type=float, default=None, help="share of iterations before FM ramps in")
+    p.add_argument("--fm-ramp", type=float, default=None,
+                   help="share of iterations over which the flow terms ramp in (0: at full weight from the start)")
     p.add_argument("--h-dim", type=int, default=None, help="width of the point encodings h, q (network)")
     p.add_argument("--g-dim", type=int, default=None, help="output width of the cluster network g (network)")
     p.add_argument("--hidden", type=int, default=None,
                    help="hidden width of every MLP (network; the inference loop pays for it per option row)")
     p.add_argument("--depth", type=int, default=None, help="Linear layers per MLP (network; paid per option row)")
-    p.add_argument("--init-from", default=None, help="fine-tune from this run's checkpoint.pt")
+    p.add_argument("--init-from", default=None,
+                   help="fine-tune from this run's checkpoint.pt, or a shipped model's assets/models/<name>.pt")
     p.add_argument("--run-name", default=None, help="run directory name (default: the model name)")
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--threads", type=int, default=None)
@@ -587,10 +636,10 @@ def config_from_args(a: argparse.Namespace) -> TrainConfig:
         cfg.objective = a.objective
     if cfg.objective == "paper":
         cfg.weights = replace(cfg.weights, nll=0.0)
-    for key in ("iters", "seed", "threads", "lr", "batch", "fm_warmup", "init_from"):
+    for key in ("iters", "seed", "threads", "lr", "batch", "fm_warmup", "fm_ramp", "init_from"):
         if getattr(a, key) is not None:
             setattr(cfg, key, getattr(a, key))
-    for key in ("fm", "tb", "order", "fm_policy"):
+    for key in ("fm", "tb", "order", "fm_policy", "swap", "anchor", "swap_policy"):
         if getattr(a, key) is not None:
             cfg.weights = replace(cfg.weights, **{key: getattr(a, key)})
     cfg.paired_orders = bool(a.paired_orders or (a.order or 0) > 0)

@@ -17,7 +17,7 @@ from gfncp.ui.busy import model_work
 from gfncp.ui.state import current_pair, get_dataset, models_or_stop, projection
 from gfncp.ui.studies import (DEFAULT_BURN_IN, DEFAULT_SAMPLES, DEFAULT_SWEEPS, REFERENCES, automatic_reference,
                                baseline, clamp_burn_in, exact_posterior, gibbs_run, kmeans_k, mixture_references_apply,
-                               model_exact, posterior_summary)
+                               model_exact, posterior_summary, reward_posterior)
 
 PLOT_CONFIG = {"displaylogo": False}
 HEATMAP_MAX = 300          # larger sets: an evenly spaced subset (a 440-px panel has no room for more rows)
@@ -75,7 +75,7 @@ st.caption(f"Data: **{ds.name}** · {N} points in {ds.dim}-D · model **{gfn.nam
 
 # Fixed-width groups in a row that wraps: equal columns cut labels off in a narrow window.
 row = st.container(horizontal=True, gap="small")
-c1, c2, c3, c4 = (row.container(width=px) for px in (230, 150, 250, 240))
+c1, c2, c3, c4, c5 = (row.container(width=px) for px in (230, 150, 250, 240, 250))
 n_samples = c1.select_slider("Posterior samples S", options=[10, 20, 50, 100, 200, 500], value=DEFAULT_SAMPLES, key="unc_S",
                              help="Ancestral samples from the model's sequential policy (all equally weighted).")
 seed = int(c2.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="unc_seed"))
@@ -83,6 +83,11 @@ ref_mode = c3.radio("Reference clustering", list(REFERENCES), key="unc_ref", hor
                     help="The clustering that per-point uncertainty is expressed against.")
 ref_key = REFERENCES[ref_mode]
 with_ncp = c4.checkbox("Also sample NCP for comparison", value=False, key="unc_ncp")
+with_reward = c5.checkbox("GFNCP's reward posterior p_R", value=False, key="unc_reward",
+                          help="p_R(c | x) = R(c | x) / Z(x), from GFNCP's terminal flows: order-free by construction. "
+                               "Exact over all partitions for sets of up to 9 points; beyond, GFNCP's S samples "
+                               "reweighted by R / q (self-normalised importance sampling; its effective sample size "
+                               "says how many samples the weights are worth).")
 
 if N > 1000:
     st.caption(f"{N} points: drawing {n_samples} clusterings runs the model {n_samples} × {N} steps and can take "
@@ -98,6 +103,21 @@ except (ValueError, RuntimeError) as err:
     st.stop()
 
 summary, t_sample, t_stats = results["GFNCP"]
+reward = None
+if with_reward:
+    try:
+        with st.spinner("GFNCP's reward posterior p_R…"), model_work():
+            reward, t_reward = reward_posterior(ds.key, gfn.name, n_samples, seed, gfn, X_in)
+    except (ValueError, RuntimeError) as err:
+        st.error(f"The reward posterior could not be computed: {err}")
+    if reward is not None:
+        st.caption(
+            f"GFNCP's reward posterior p_R: " + (
+                f"exact over all {len(reward.distribution):,} partitions" if reward.method == "exact" else
+                f"GFNCP's {reward.n_samples} samples reweighted by R / q: effective sample size "
+                f"**{reward.ess:.1f}** of {reward.n_samples}, {len(reward.distribution)} distinct clusterings")
+            + f" ({t_reward:.2f} s). Shown beside q in the P(K) figure"
+            + (" and against the exact posterior below." if reward.method == "exact" else "."))
 pts = summary.points
 
 # -- coordinates to draw the points in ------------------------------------------------------------
@@ -217,7 +237,10 @@ st.markdown(
 )
 heat = figs.coassignment_heatmap({name: r[0].coassignment for name, r in results.items()}, order, bounds,
                                  reference=summary.reference, height=460)
-kfig = figs.k_distribution_figure({name: r[0].k_probs for name, r in results.items()},
+k_probs = {name: r[0].k_probs for name, r in results.items()}
+if reward is not None:
+    k_probs["GFNCP p_R"] = reward.distribution.k_distribution()
+kfig = figs.k_distribution_figure(k_probs,
                                   title="Posterior over the number of clusters K", height=400)
 if len(results) == 1:
     hcol, kcol = st.columns([3, 2], vertical_alignment="center")
@@ -276,6 +299,8 @@ else:
                 model_times = {}
                 for name, model in {"GFNCP": gfn, "NCP": ncp}.items():
                     model_dists[name], model_times[name] = model_exact(ds.key, model.name, model, X_in)
+                if reward is not None and reward.method == "exact":
+                    model_dists["GFNCP p_R"] = reward.distribution
         except (ValueError, RuntimeError) as err:
             st.error(f"The exact comparison failed: {err}")
         if exact is not None:
@@ -289,6 +314,9 @@ else:
             metric(row, "Total variation GFNCP ↔ exact", f"{tv['GFNCP']:.3f}",
                         help="½ Σ |q(c) − p(c)| over all partitions: 0 = identical, 1 = disjoint.")
             metric(row, "Total variation NCP ↔ exact", f"{tv['NCP']:.3f}")
+            if "GFNCP p_R" in tv:
+                metric(row, "Total variation GFNCP p_R ↔ exact", f"{tv['GFNCP p_R']:.3f}",
+                       help="GFNCP's reward posterior R / Z over all partitions: the same in every order.")
             metric(row, "Exact MAP probability", f"{exact.probs[0]:.3f}")
             metric(row, "Time, exact posterior", f"{t_exact:.2f} s",
                         help=f"Enumerating all partitions: {t_exact:.2f} s. Each model's exact q over them: "

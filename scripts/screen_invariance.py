@@ -8,7 +8,9 @@ of each model's own greedy clustering (mean / median / p90), the share of sets o
 checkpoint's spread is below the NCP's, GFNCP's mean flow-consistency gap, and GFNCP's spread on the
 sets whose greedy clustering is / is not the true one. The NCP side defaults
 to runs/ncp-mog2d/checkpoint.pt. Used to choose between training variants before running
-`python -m gfncp.evaluate`.
+`python -m gfncp.evaluate`. Its measures are the old ones: each model's OWN greedy clustering
+(which rewards a confident model) and the mean flow gap (a per-set level that does not depend on
+the order); scripts/screen_order_consistency.py scores the same clusterings with both models.
 """
 import argparse
 import json

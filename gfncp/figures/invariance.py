@@ -2,6 +2,9 @@
 
 - `spread_figure`: log q of one fixed clustering under R orders, one strip (box + points)
   per model, each relative to that model's own median, so the spreads compare directly.
+- `order_distributions_figure`: for a tiny set, each model's exact q over all partitions under
+  each of R orders, side by side (one panel per model, one bar per order for each of the most
+  probable partitions), with GFNCP's order-free reward posterior p_R beside its bars.
 - `clusterings_figure`: small multiples of clusterings (rows = models, columns = orders),
   coloured consistently, points that differ from a reference ringed in red.
 """
@@ -38,6 +41,44 @@ def spread_figure(log_q_by_model: dict, height: int = 380) -> go.Figure:
         title=dict(text="log q of the same clustering, one point per order", x=0.0, font=dict(size=15)),
         yaxis_title="log q − model's median (nats)",
     )
+    return fig
+
+
+ORDER_COLORS = ["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#ff9da6", "#9d755d"]
+
+
+def order_distributions_figure(P_by_model: dict, top: int = 10, p_reward=None, tv_by_model: dict | None = None,
+                               height: int = 380) -> go.Figure:
+    """P_by_model: {model name: (R, M) exact q over the same M partitions under R orders}.
+
+    The `top` partitions by the first model's mean probability over orders, ranked on x; in each
+    model's panel one bar per order (same colour = same order in both panels). p_reward (M,),
+    when given, is drawn as black diamonds in the first panel (it is the same in every order).
+    tv_by_model: {name: mean TV between orders}, shown in the panel titles."""
+    from plotly.subplots import make_subplots
+
+    names = list(P_by_model)
+    lead = np.asarray(P_by_model[names[0]], float)
+    rank = np.argsort(-lead.mean(axis=0), kind="stable")[:top]
+    titles = [f"{n}: q in each order" + (f" (mean TV between orders {tv_by_model[n]:.3f})" if tv_by_model else "")
+              for n in names]
+    fig = make_subplots(rows=1, cols=len(names), shared_yaxes=True, subplot_titles=titles, horizontal_spacing=0.06)
+    x = [f"#{i + 1}" for i in range(len(rank))]
+    for col, name in enumerate(names, start=1):
+        P = np.asarray(P_by_model[name], float)[:, rank]
+        for r, row in enumerate(P):
+            fig.add_trace(go.Bar(x=x, y=row, name=f"order {r + 1}", legendgroup=f"order {r + 1}",
+                                 showlegend=col == 1, marker_color=ORDER_COLORS[r % len(ORDER_COLORS)],
+                                 hovertemplate=f"{name}, order {r + 1}<br>partition %{{x}}: q = %{{y:.4f}}<extra></extra>"),
+                          row=1, col=col)
+        if col == 1 and p_reward is not None:
+            fig.add_trace(go.Scatter(x=x, y=np.asarray(p_reward, float)[rank], mode="markers", name="p_R (any order)",
+                                     marker=dict(symbol="diamond", size=10, color="black"),
+                                     hovertemplate="reward posterior p_R, partition %{x}: %{y:.4f}<extra></extra>"),
+                          row=1, col=col)
+    fig.update_layout(height=height, barmode="group", bargap=0.25, margin=dict(l=60, r=20, t=60, b=40),
+                      legend=dict(orientation="h", y=-0.15))
+    fig.update_yaxes(title_text="probability", row=1, col=1)
     return fig
 
 

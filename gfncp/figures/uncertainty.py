@@ -17,7 +17,8 @@ from plotly.subplots import make_subplots
 from .palette import UNASSIGNED_COLOR, cluster_color
 from .small_multiples import small_multiples
 
-MODEL_COLORS = {"GFNCP": "#1f77b4", "NCP": "#ff7f0e", "Exact posterior": "#3a3a3a", "Gibbs": "#3a3a3a"}
+MODEL_COLORS = {"GFNCP p_R": "#2ca02c", "GFNCP": "#1f77b4", "NCP": "#ff7f0e", "Exact posterior": "#3a3a3a",
+                "Gibbs": "#3a3a3a"}   # GFNCP's reward posterior p_R before GFNCP: the first prefix wins
 
 # Red = uncertain in every colouring; (near-)certain points are a quiet grey-blue that stays
 # visible on white.

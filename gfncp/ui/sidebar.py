@@ -92,7 +92,9 @@ def card_metrics(card: dict) -> dict[str, float]:
     found = {
         "NMI": _finite(_get(ev, "accuracy", "nmi")),
         "ARI": _finite(_get(ev, "accuracy", "ari")),
-        "std log q over orders": _finite(_get(ev, "order_invariance_std_log_q", "median")
+        # the neutral measure (the true clustering, scored by both models) when the card has it
+        "std log q over orders": _finite(_get(ev, "order_consistency_same_clustering", "truth", "this_model", "median")
+                                         or _get(ev, "order_invariance_std_log_q", "median")
                                          or _get(ev, "order_invariance_std_log_q")),
         "validation NMI": _finite(card.get("final_validation_nmi")),
     }

@@ -212,6 +212,34 @@ def posterior_summary(data_key: str, model_name: str, n_samples: int, seed: int,
     return summary, t1 - t0, t2 - t1
 
 
+# -- order consistency: neutral measures, the reward's order-free posterior ------------------------
+
+EXACT_ORDERS = 6           # orders whose exact distributions over all partitions are shown (N <= 8)
+REWARD_SAMPLES = 200       # importance samples for p_R beyond the exact range
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def scored_orders(data_key: str, model_name: str, n_orders: int, seed: int, labels_key: str, _model, _X, _orders,
+                  _labels) -> np.ndarray:
+    """log q of one clustering under every order (R,): the same clusterings scored by both models."""
+    return _model.log_prob_orders(_X, _labels, _orders)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def exact_orders(data_key: str, model_name: str, n_orders: int, seed: int, _model, _X, _orders):
+    """(labels (Bell(N), N), P (R, Bell(N))): a model's exact q over all partitions under each order."""
+    return inv.exact_order_distributions(_model, _X, _orders)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def reward_posterior(data_key: str, model_name: str, n_samples: int, seed: int, _model, _X):
+    """GFNCP's reward posterior p_R (exact for N <= 9, else importance-sampled) and the seconds it took."""
+    from ..reward_posterior import reward_posterior as compute
+    t0 = time.perf_counter()
+    res = compute(_model, _X, n_samples=n_samples, seed=seed)
+    return res, time.perf_counter() - t0
+
+
 # -- uncertainty: the references beside the model (exact posterior, Gibbs, classical baselines) ----
 
 GIBBS_AUTO_N = 200         # larger sets: Gibbs runs on request

@@ -16,7 +16,7 @@ def test_order_invariance_page_and_shuffle(st_app):
     st_app.assert_no_exception()
     assert page.get_by_role("heading", name="Order invariance").first.is_visible()
     assert page.get_by_text("probability for the same clustering").first.is_visible()
-    assert page.get_by_text("flow-consistency gap").first.is_visible()
+    assert page.get_by_text("summed flow residual").first.is_visible()
 
     button = page.get_by_role("button", name="Shuffle once")
     button.scroll_into_view_if_needed()
