@@ -20,14 +20,17 @@ from ..registry import list_pretrained, load_pretrained
 @dataclass
 class Dataset:
     """A point set as the app holds it. X in the units the user sees (after any scaling the
-    user accepted on upload); labels canonical or None; images (N, 64) for digits tasks."""
+    user accepted on upload); labels canonical or None; images (N, 64) for digits tasks;
+    class_names: the name of each label value (canonical order) when the classes have names,
+    e.g. a bundled real set's species, else None."""
 
     name: str
     X: np.ndarray
     labels: np.ndarray | None = None
-    source: str = "generated"            # "generated", "digits" or "upload"
+    source: str = "generated"            # "generated", "digits", "real" or "upload"
     params: dict = field(default_factory=dict)
     images: np.ndarray | None = None
+    class_names: tuple[str, ...] | None = None
 
     @property
     def n(self) -> int:
