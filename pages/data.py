@@ -48,11 +48,12 @@ def show_current_view(ds: Dataset, where: str) -> None:
             "Projection", ["PCA", "UMAP"], default="PCA", key=f"proj_{where}", persist_state="session",
             help="PCA is instant and linear; UMAP (seconds) keeps neighbourhoods, so clusters separate better.")
         method = "umap" if choice == "UMAP" else "pca"
+    table = ds.source in ("real", "upload") and ds.dim > 2       # features in different units
     if method == "umap":
         with st.spinner("Computing UMAP… the first time in a session also compiles it (up to half a minute)."):
-            X2 = projection(ds.key, ds.X, "umap", seed=0)
+            X2 = projection(ds.key, ds.X, "umap", seed=0, standardized=table)
     else:
-        X2 = projection(ds.key, ds.X, "pca")
+        X2 = projection(ds.key, ds.X, "pca", standardized=table)
     if ds.dim <= 2:
         axes, title = ("x₁", "x₂"), "The points"
     elif method == "pca":
@@ -67,7 +68,8 @@ def show_current_view(ds: Dataset, where: str) -> None:
     st.plotly_chart(fig, config=PLOT_CONFIG, key=f"scatter_{where}")
     if ds.labels is not None:
         truth = "the known classes" if ds.class_names else "the true clusters"
-        st.caption(f"Colours: {truth}. The models never see them; they only see the points.")
+        note = " Each feature is standardised before the projection, as the general pair does." if table else ""
+        st.caption(f"Colours: {truth}. The models never see them; they only see the points.{note}")
 
 
 # -- page ------------------------------------------------------------------------------------
@@ -328,7 +330,7 @@ if tab_up.open is not False:
                         st.markdown(f"Using **{len(X)} points** x **{X.shape[1]}** "
                                     f"column{'s' * (X.shape[1] != 1)}{n_classes}.{dropped}")
                         scaled = st.checkbox(
-                            "Scale for a textbook model pair", value=False, key=f"upload_scale_on_{sel_key}",
+                            "Scale for textbook pairs", value=False, key=f"upload_scale_on_{sel_key}",
                             help="Divides every coordinate by s, so that one cluster has standard deviation "
                                  "about 1, the units the textbook (Gaussian-mixture) pairs were trained in.")
                         st.caption("Not needed by default: uploads go to the general pair, which standardises "
@@ -349,6 +351,7 @@ if tab_up.open is not False:
                     left.button("Use this data", type="primary", icon=":material/check:", on_click=use_upload,
                                 key="upload_use")
                     pca_note = " First two principal axes shown." if X.shape[1] > 2 else ""
+                    std_note = " First two principal axes of the standardised features." if X.shape[1] > 2 else ""
                     with right:
                         if scaled:
                             st.plotly_chart(dv.scaling_preview(X, candidate.X, points.labels), config=PLOT_CONFIG,
@@ -360,13 +363,15 @@ if tab_up.open is not False:
                             axes = tuple(points.features) if X.shape[1] == 2 else ("PC 1", "PC 2")
                             if X.shape[1] == 1:
                                 axes = (points.features[0], "")
-                            fig = dv.scatter_clusters(projection(sel_key, X, "pca"), points.labels,
-                                                      title="Preview: the points as uploaded", axis_titles=axes,
-                                                      cluster_names=points.class_names)
+                            fig = dv.scatter_clusters(projection(sel_key, X, "pca", standardized=X.shape[1] > 2),
+                                                      points.labels, title="Preview", axis_titles=axes,
+                                                      cluster_names=points.class_names, show_legend=False,
+                                                      height=400)
                             st.plotly_chart(fig, config=PLOT_CONFIG, key="upload_prev")
-                            truth = " Colours: the known labels." if points.labels is not None else ""
-                            if (pca_note + truth).strip():
-                                st.caption((pca_note + truth).strip())
+                            truth = (" Colours: the known labels (their names show on hover)."
+                                     if points.labels is not None else "")
+                            if (std_note + truth).strip():
+                                st.caption((std_note + truth).strip())
 
 
 # -- Export ------------------------------------------------------------------------------------------

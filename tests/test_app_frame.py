@@ -37,6 +37,12 @@ def sidebar_text(at: AppTest) -> str:
                      + [w.value for w in at.sidebar.warning])
 
 
+def pair_box(at: AppTest):
+    """The sidebar's choice of model pair (a new widget for every new data set)."""
+    [box] = [b for b in at.sidebar.selectbox if b.label == "Model pair"]
+    return box
+
+
 def current(at: AppTest):
     return at.session_state["dataset"]
 
@@ -123,12 +129,15 @@ def test_digits_task_shows_thumbnails_and_offers_pairs(app):
     assert ds.images is not None and ds.images.shape == (40, 64)
     assert len(app.get("plotly_chart")) >= 2                      # thumbnails + projection
     # a 64-D digits task fits three pairs: the sidebar offers the choice
-    box = app.sidebar.selectbox(key="pair_override")
+    box = pair_box(app)
     assert [o.split(" ")[0] for o in box.options] == ["digits", "mog16d", "general"]
     assert "**gfncp-digits**" in sidebar_text(app)
     box.set_value("mog16d").run()
     assert_clean(app)
-    assert "**gfncp-mog16d**" in sidebar_text(app)
+    assert "**gfncp-mog16d**" in sidebar_text(app) and pair_box(app).value == "mog16d"
+    # a new set goes back to its default pair, and the choice shows it
+    app.button(key=DRAW_DIGITS).click().run()
+    assert "**gfncp-digits**" in sidebar_text(app) and pair_box(app).value == "digits"
 
 
 def test_impossible_digits_task_shows_an_error(app):
@@ -158,7 +167,7 @@ def test_bundled_real_set_loads_and_goes_to_the_general_pair(app, name):
     side = sidebar_text(app)
     assert f"N = **{len(table.X)}**" in side and "bundled real data set" in side
     assert "**gfncp-general**" in side and "**ncp-general**" in side and "general pair" in side
-    assert app.sidebar.selectbox(key="pair_override").options[0].startswith("general")
+    assert pair_box(app).options[0].startswith("general") and pair_box(app).value == "general"
     assert len(app.get("plotly_chart")) == 1                      # the set, coloured by its classes
     legend = app.get("plotly_chart")[0].proto.spec
     assert all(f'"{c} (' in legend for c in table.class_names)

@@ -87,24 +87,28 @@ def _legend_margin(names) -> int:
 
 
 def scatter_clusters(X2, labels=None, title: str = "", hover=None, height: int = 480,
-                     axis_titles: tuple[str, str] = ("", ""), cluster_names=None) -> go.Figure:
+                     axis_titles: tuple[str, str] = ("", ""), cluster_names=None,
+                     show_legend: bool = True) -> go.Figure:
     """Scatter of a 2-D point set, one trace per cluster (colour `cluster_color(k)`, legend
     "cluster k (size)", or "<cluster_names[k]> (size)" when names are given, e.g. the known
     classes of a real data set), or one trace when labels is None. Equal axis scales.
 
     X2: (N, 2); labels: (N,) canonical ints (-1 = unassigned, grey) or None;
-    hover: optional (N,) strings shown on hover instead of "row i".
+    hover: optional (N,) strings shown on hover instead of "row i"; show_legend=False leaves
+    the legend out (a narrow column), the names still show on hover.
     """
     X2 = np.asarray(X2, dtype=float)
     if X2.ndim != 2 or X2.shape[1] != 2:
         raise ValueError(f"scatter_clusters needs an (N, 2) array, got shape {X2.shape}")
     if labels is not None and len(labels) != len(X2):
         raise ValueError(f"labels has {len(labels)} entries for {len(X2)} points")
-    fig = go.Figure(_cluster_traces(X2, labels, hover, _marker_size(len(X2)), names=cluster_names))
+    fig = go.Figure(_cluster_traces(X2, labels, hover, _marker_size(len(X2)), names=cluster_names,
+                                    showlegend=show_legend))
     _base_layout(fig, title, height)
     # Room for the tick labels, axis titles and legend as Streamlit's theme draws them: with less,
     # plotly grows the margins after drawing and draws everything again.
-    right = 10 if labels is None else 165 if cluster_names is None else _legend_margin(cluster_names)
+    right = (10 if labels is None or not show_legend else 165 if cluster_names is None
+             else _legend_margin(cluster_names))
     fig.update_layout(margin=dict(l=88, r=right, b=72))
     fig.update_xaxes(title_text=axis_titles[0])
     fig.update_yaxes(title_text=axis_titles[1])

@@ -77,8 +77,12 @@ def get_dataset() -> Dataset:
 
 
 def set_dataset(ds: Dataset) -> None:
+    """Make ds current; the pair choice goes back to the default (the sidebar's choice widget is
+    a new one per set, numbered by dataset_serial: a widget that stayed would keep showing the
+    old choice in the browser)."""
     st.session_state["dataset"] = ds
     st.session_state.pop("pair_override", None)
+    st.session_state["dataset_serial"] = st.session_state.get("dataset_serial", 0) + 1
 
 
 @st.cache_resource(show_spinner="Loading model…")
@@ -125,9 +129,13 @@ def model_input(ds: Dataset | None = None) -> np.ndarray:
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def projection(key: str, _X: np.ndarray, method: str = "pca", seed: int = 0,
-               n_neighbors: int = 15, min_dist: float = 0.1) -> np.ndarray:
+               n_neighbors: int = 15, min_dist: float = 0.1, standardized: bool = False) -> np.ndarray:
     """2-D view (N, 2) of a set, cached per data key and parameters (UMAP takes seconds).
-    `key` must identify _X (e.g. Dataset.key); _X itself is not hashed."""
+    `key` must identify _X (e.g. Dataset.key); _X itself is not hashed. standardized: each
+    feature robustly standardised first (tables whose features have different units)."""
+    if standardized:
+        from ..standardize import robust_standardize_np
+        _X = robust_standardize_np(_X)
     return project(_X, method=method, seed=seed, n_neighbors=n_neighbors, min_dist=min_dist)
 
 
