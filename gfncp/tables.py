@@ -30,7 +30,7 @@ from .data import MAX_POINTS, SUPPORTED_EXTENSIONS, TEXT_EXTENSIONS, InputError,
 from .partitions import canonical_labels
 
 MAX_UPLOAD_MB = 10                                   # files above this are refused, in words
-MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 2**20
+MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 10**6          # decimal megabytes, as the browser shows sizes
 MISSING_VALUES = ("", "na", "n/a", "nan", "null")   # compared lower-case, stripped
 LABEL_NAMES = ("label", "labels", "cluster", "class", "target", "species")   # and "y" without "x"
 _HEADER_SAMPLE = 50                                  # data rows looked at to tell a header
@@ -181,8 +181,8 @@ def select_points(table: Table, features=None, label: str | None = None) -> Poin
 
 
 def size_in_words(n_bytes: int) -> str:
-    """1536 -> '1.5 KB', 10 * 2**20 -> '10 MB' (binary units, as Streamlit counts)."""
-    for unit, size in (("GB", 2**30), ("MB", 2**20), ("KB", 2**10)):
+    """1500 -> '1.5 KB', 10**7 -> '10 MB' (decimal units, as Streamlit's uploader shows sizes)."""
+    for unit, size in (("GB", 10**9), ("MB", 10**6), ("KB", 10**3)):
         if n_bytes >= size:
             return f"{n_bytes / size:.3g} {unit}"
     return f"{n_bytes} bytes"

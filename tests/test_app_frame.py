@@ -302,7 +302,7 @@ def test_oversize_upload_says_the_limit_and_clears_the_preview(app):
     upload(app, "small.csv", data.write_points_csv(X, labels))
     assert len(app.get("plotly_chart")) == 1 and use_upload_button(app)
     before = current(app)
-    upload(app, "huge.csv", b"1.0,2.0\n" * (11 * 2**20 // 8))
+    upload(app, "huge.csv", b"1.0,2.0\n" * (11_000_000 // 8))
     assert len(app.error) == 1
     assert "huge.csv" in app.error[0].value and "11 MB; the limit is 10 MB" in app.error[0].value
     assert not app.get("plotly_chart") and not use_upload_button(app)

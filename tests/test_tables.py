@@ -165,8 +165,10 @@ def test_no_numeric_column_and_bad_choices():
 
 def test_limits_in_words():
     assert size_in_words(MAX_UPLOAD_BYTES) == "10 MB"
-    assert size_in_words(1536) == "1.5 KB" and size_in_words(31 * 2**20) == "31 MB"
+    assert size_in_words(1500) == "1.5 KB" and size_in_words(31_000_000) == "31 MB"
+    assert size_in_words(12 * 2**20) == "12.6 MB"               # as the browser's uploader says
     with pytest.raises(InputError, match=r"The file is 10\.5 MB; the limit is 10 MB"):
-        read_table(b"1,2\n" * (int(10.5 * 2**20) // 4), "big.csv")
+        read_table(b"1,2\n" * (10_500_000 // 4), "big.csv")
+    read_table(b"1,2\n" * (MAX_UPLOAD_BYTES // 4), "at_the_limit.csv", max_points=10**7)
     with pytest.raises(InputError, match="limit is 4 points"):
         read_table(b"1,2\n" * 6, "rows.csv", max_points=4)

@@ -14,11 +14,11 @@ from .. import routing
 from ..registry import list_pretrained, read_card
 from .state import current_pair, get_dataset
 
-PAIR_TITLES = {
-    "mog2d": "2-D Gaussian mixtures",
-    "mog16d": "16-D Gaussian mixtures (other dimensions are padded or projected)",
-    "digits": "8x8 digits (64-D pixels)",
-    "general": "real tables, any units (broad prior)",
+PAIR_TITLES = {                  # short: the choice box in the sidebar shows "<pair> — <title>" whole
+    "mog2d": "2-D mixtures",
+    "mog16d": "16-D mixtures",
+    "digits": "8x8 digits",
+    "general": "any table, any units",
 }
 OBJECTIVES = {
     "clean": "flow matching + likelihood",
@@ -159,7 +159,10 @@ def render_sidebar() -> None:
         key = f"pair_choice_{st.session_state.get('dataset_serial', 0)}"
         sb.selectbox("Model pair", options, index=options.index(pair), key=key, format_func=_pair_label,
                      on_change=_remember_pair, args=(key,),
-                     help="Every pair that can take a set of this dimension; the first is the default.")
+                     help="Every pair that can take a set of this dimension; the first is the default. "
+                          "mog2d, mog16d: the textbook Gaussian mixtures (other dimensions are padded or "
+                          "projected to 16); digits: 8x8 digit images; general: trained on many kinds of "
+                          "tables, in any units.")
     sb.caption(f"Serving this set: the {routing.why_pair(pair, ds.source)}.")
     available = set(list_pretrained())
     missing = [name for name in routing.pair_names(pair) if name not in available]

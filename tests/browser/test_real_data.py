@@ -45,6 +45,8 @@ def test_load_a_bundled_real_set(dev_models_dir, st_app, st_helpers, width):
     assert side.get_by_text(re.compile(r"Serving this set: the general pair")).is_visible()
     choice = side.get_by_role("combobox", name="Model pair").input_value()
     assert "general" in choice and "mog2d" not in choice, choice        # the choice shows the pair serving
+    box = side.get_by_role("combobox", name="Model pair")
+    assert box.evaluate("e => e.scrollWidth <= e.clientWidth + 1"), f"choice cut off: {choice}"
     legend = page.locator('[data-testid="stMain"] .legendtext').evaluate_all("els => els.map(e => e.textContent)")
     assert sorted(t.split(" (")[0] for t in legend) == sorted(wine.class_names), legend
     cut = st_helpers.cut_texts(page) + st_helpers.cut_texts(page, '[data-testid="stSidebar"] *')
@@ -60,7 +62,7 @@ def test_oversize_upload_is_refused_in_words(dev_models_dir, st_app, st_helpers,
     small = tmp_path / "small.csv"
     small.write_bytes(data.write_points_csv(X, labels))
     big = tmp_path / "big.csv"
-    big.write_bytes(b"1.0,2.0\n" * (12 * 2**20 // 8))
+    big.write_bytes(b"1.0,2.0\n" * (12_000_000 // 8))
     st_app.open("", name="data (upload, 1024 px)")
     st_app.measure("data: Upload tab", lambda: page.get_by_role("tab", name="Upload").click())
     assert page.get_by_text(re.compile(r"At most 5,000 points and 10 MB")).first.is_visible()
