@@ -171,6 +171,10 @@ def test_bundled_real_set_loads_and_goes_to_the_general_pair(app, name):
     assert len(app.get("plotly_chart")) == 1                      # the set, coloured by its classes
     legend = app.get("plotly_chart")[0].proto.spec
     assert all(f'"{c} (' in legend for c in table.class_names)
+    # a textbook pair can be chosen; the sidebar says it takes the table in its own units
+    pair_box(app).set_value("mog16d").run()
+    assert_clean(app)
+    assert "**gfncp-mog16d**" in sidebar_text(app) and "in the units it has" in sidebar_text(app)
 
 
 # -- upload -----------------------------------------------------------------------------------------
