@@ -12,7 +12,7 @@ from gfncp import data, tables
 from gfncp.figures import data_views as dv
 from gfncp.prior import TEXTBOOK
 from gfncp.scaling import estimate_scale
-from gfncp.ui.sources import REAL_SETS, real_dataset, real_summary, upload_dataset
+from gfncp.ui.table_sets import REAL_SETS, real_set, real_summary, upload_set
 from gfncp.ui.state import DEFAULT_MOG, Dataset, get_dataset, projection, set_dataset
 
 SEED_MAX = 2**31 - 1
@@ -182,7 +182,7 @@ def draw_digits_new_seed() -> None:
 
 
 def load_real_set() -> None:
-    commit(real_dataset(st.session_state["real_name"]))
+    commit(real_set(st.session_state["real_name"]))
 
 
 def real_set_title(name: str) -> str:
@@ -346,7 +346,7 @@ if tab_up.open is not False:
                                 help="Automatic default: the estimated within-cluster standard deviation.")
                             st.caption(f"Automatic estimate s = {auto:.4g}: the spread of one cluster in your "
                                        "file's units.")
-                    candidate = upload_dataset(upload.name, points, s)
+                    candidate = upload_set(upload.name, points, s)
                     st.session_state["upload_candidate"] = candidate
                     left.button("Use this data", type="primary", icon=":material/check:", on_click=use_upload,
                                 key="upload_use")

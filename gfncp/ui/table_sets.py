@@ -1,7 +1,7 @@
 """Data sets the Data page makes current from a bundled real table or an uploaded table.
 
-    real_dataset("iris")                          -> Dataset (source "real", params {"name": "iris"})
-    upload_dataset("mine.csv", points, scale=None) -> Dataset (source "upload")
+    real_set("iris")                           -> Dataset (source "real", params {"name": "iris"})
+    upload_set("mine.csv", points, scale=None) -> Dataset (source "upload")
 
 Both carry the known classes' names (Dataset.class_names) for the legends and hovers. Real
 sets and uploads go to the general pair (gfncp.routing.default_pair), which standardises
@@ -17,10 +17,11 @@ from ..tables import Points
 from .state import Dataset
 
 
-def real_dataset(name: str) -> Dataset:
+def real_set(name: str) -> Dataset:
     """The bundled real table `name` (one of REAL_SETS) as the app's Dataset, in its own units."""
     table = load_real(name)
-    return Dataset(table.title, np.array(table.X), np.array(table.labels), "real", {"name": name},
+    n, d = table.X.shape
+    return Dataset(f"{table.title} ({n} rows, {d} features)", np.array(table.X), np.array(table.labels), "real", {"name": name},
                    class_names=tuple(table.class_names))
 
 
@@ -31,7 +32,7 @@ def real_summary(name: str) -> dict:
             "classes": ", ".join(table.class_names), "features": ", ".join(table.feature_names)}
 
 
-def upload_dataset(filename: str, points: Points, scale: float | None = None) -> Dataset:
+def upload_set(filename: str, points: Points, scale: float | None = None) -> Dataset:
     """An upload's chosen columns as a Dataset; X divided by `scale` when one is given."""
     X = points.X / scale if scale else points.X.copy()
     suffix = f", ÷ {scale:.3g}" if scale else ""
@@ -41,4 +42,4 @@ def upload_dataset(filename: str, points: Points, scale: float | None = None) ->
     return Dataset(name, X, points.labels, "upload", params, class_names=points.class_names)
 
 
-__all__ = ["REAL_SETS", "real_dataset", "real_summary", "upload_dataset"]
+__all__ = ["REAL_SETS", "real_set", "real_summary", "upload_set"]
