@@ -19,7 +19,6 @@ functions, no Streamlit.
 """
 from __future__ import annotations
 
-import csv
 import numbers
 import os
 from dataclasses import dataclass, field
@@ -27,6 +26,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .data import MAX_POINTS, SUPPORTED_EXTENSIONS, TEXT_EXTENSIONS, InputError, read_points
+# the text format itself (encoding, delimiter, quoting) is read_points': one home for it
+from .data.files import _decode, _is_number, _sniff_delimiter, _split_line
 from .partitions import canonical_labels
 
 MAX_UPLOAD_MB = 10                                   # files above this are refused, in words
@@ -212,46 +213,8 @@ def _is_missing(field_: str) -> bool:
     return field_.strip().lower() in MISSING_VALUES
 
 
-def _is_number(field_: str) -> bool:
-    try:
-        float(field_)
-    except ValueError:
-        return False
-    return True
-
-
 def _numberish(field_: str) -> bool:
     return _is_missing(field_) or _is_number(field_)
-
-
-def _decode(raw: bytes) -> str:
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise InputError(f"The file is not UTF-8 text (byte {raw[err.start]:#04x} at position "
-                         f"{err.start}). Save it as UTF-8 CSV, or upload a .npy file.") from err
-    if "\x00" in text:
-        raise InputError("The file contains NUL bytes, so it looks binary rather than text. "
-                         "Upload CSV text, or use the .npy / .npz extension for NumPy files.")
-    return text
-
-
-def _sniff_delimiter(sample: list[str]) -> str | None:
-    """Tab, semicolon or comma: the one on most sampled lines, if on more than half of them;
-    else None (whitespace)."""
-    counts = {d: sum(d in line for line in sample) for d in ("\t", ";", ",")}
-    best = max(counts, key=lambda d: counts[d])
-    return best if 2 * counts[best] > len(sample) else None
-
-
-def _split_line(line: str, delimiter: str | None) -> list[str]:
-    if delimiter is None:
-        return line.split()
-    try:
-        fields = next(csv.reader([line], delimiter=delimiter))
-    except csv.Error as err:
-        raise InputError(f"Could not parse the line {line[:40]!r}: {err}") from err
-    return [f.strip() for f in fields]
 
 
 def _has_header(first: list[str], rest: list[list[str]]) -> bool:
