@@ -51,7 +51,8 @@ def why_pair(pair: str, source: str = "generated") -> str:
         return "digits pair: trained on scikit-learn digits tasks"
     if source == "generated":
         return "textbook pair: trained on the prior this set was generated from"
-    return "textbook pair: trained on isotropic clusters of std 1 (the set is rescaled to those units)"
+    return ("textbook pair: trained on isotropic clusters of std 1; it takes the set in the units it has "
+            "(an upload can be scaled to std 1 on the Data page)")
 
 
 def fitting_pairs(dim: int, source: str = "generated") -> list[str]:

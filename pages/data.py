@@ -8,10 +8,11 @@ import secrets
 import numpy as np
 import streamlit as st
 
-from gfncp import data
+from gfncp import data, tables
 from gfncp.figures import data_views as dv
 from gfncp.prior import TEXTBOOK
 from gfncp.scaling import estimate_scale
+from gfncp.ui.table_sets import REAL_SETS, real_set, real_summary, upload_set
 from gfncp.ui.state import DEFAULT_MOG, Dataset, get_dataset, projection, set_dataset
 
 SEED_MAX = 2**31 - 1
@@ -47,11 +48,12 @@ def show_current_view(ds: Dataset, where: str) -> None:
             "Projection", ["PCA", "UMAP"], default="PCA", key=f"proj_{where}", persist_state="session",
             help="PCA is instant and linear; UMAP (seconds) keeps neighbourhoods, so clusters separate better.")
         method = "umap" if choice == "UMAP" else "pca"
+    table = ds.source in ("real", "upload") and ds.dim > 2       # features in different units
     if method == "umap":
         with st.spinner("Computing UMAP… the first time in a session also compiles it (up to half a minute)."):
-            X2 = projection(ds.key, ds.X, "umap", seed=0)
+            X2 = projection(ds.key, ds.X, "umap", seed=0, standardized=table)
     else:
-        X2 = projection(ds.key, ds.X, "pca")
+        X2 = projection(ds.key, ds.X, "pca", standardized=table)
     if ds.dim <= 2:
         axes, title = ("x₁", "x₂"), "The points"
     elif method == "pca":
@@ -62,10 +64,12 @@ def show_current_view(ds: Dataset, where: str) -> None:
     if ds.source == "digits" and "digit_classes" in ds.params:
         hover = [f"row {i}, digit {c}" for i, c in enumerate(ds.params["digit_classes"])]
     fig = dv.scatter_clusters(X2, ds.labels, title=title, hover=hover,
-                              axis_titles=axes)
+                              axis_titles=axes, cluster_names=ds.class_names)
     st.plotly_chart(fig, config=PLOT_CONFIG, key=f"scatter_{where}")
     if ds.labels is not None:
-        st.caption("Colours: the true clusters. The models never see them; they only see the points.")
+        truth = "the known classes" if ds.class_names else "the true clusters"
+        note = " Each feature is standardised before the projection, as the general pair does." if table else ""
+        st.caption(f"Colours: {truth}. The models never see them; they only see the points.{note}")
 
 
 # -- page ------------------------------------------------------------------------------------
@@ -177,10 +181,30 @@ def draw_digits_new_seed() -> None:
     draw_digits()
 
 
+def load_real_set() -> None:
+    commit(real_set(st.session_state["real_name"]))
+
+
+def real_set_title(name: str) -> str:
+    return real_summary(name)["title"]
+
+
 if tab_real.open is not False:
     with tab_real:
         left, right = st.columns([1.2, 2], gap="large")
         with left:
+            st.markdown("**Tables with known classes**")
+            st.selectbox("Data set", REAL_SETS, format_func=real_set_title, key="real_name",
+                         persist_state="session",
+                         help="Bundled with the app: scikit-learn's iris, wine and breast cancer tables "
+                              "and the Palmer penguins.")
+            about = real_summary(st.session_state["real_name"])
+            st.caption(f"{about['description']}  \nClasses: {about['classes']}.  \n"
+                       f"Features: {about['features']}.")
+            st.button("Load this data set", type="primary", icon=":material/table_view:", on_click=load_real_set,
+                      key="real_load", width="stretch",
+                      help="The general model pair serves it in its own units: it standardises each feature itself.")
+            st.divider()
             st.markdown("**Handwritten digits (scikit-learn, 8x8 pixels = 64-D)**")
             st.caption("A clustering task: a few digit classes, each a cluster of distinct images. "
                        "The digits models were trained on the training split; held-out images test them fairly.")
@@ -208,17 +232,19 @@ if tab_real.open is not False:
                                                      title="A few images of every true cluster"),
                                 config=PLOT_CONFIG, key="thumbs")
                 show_current_view(current, "real")
+            elif current.source == "real":
+                show_current_view(current, "real")
             else:
-                st.info("The current set is not a digits task. Choose the options on the left and press "
-                        "**Draw task** to see its images here.", icon=":material/image:")
+                st.info("The current set is neither a bundled table nor a digits task. Load a table or "
+                        "press **Draw task** on the left to see it here.", icon=":material/image:")
 
 
 # -- Upload ----------------------------------------------------------------------------------------
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def read_upload(raw: bytes, filename: str):
-    return data.read_points(raw, filename)
+def read_upload(raw: bytes, filename: str) -> tables.Table:
+    return tables.read_table(raw, filename)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -232,76 +258,120 @@ def use_upload() -> None:
         commit(candidate)
 
 
+def listed(names) -> str:
+    return ", ".join(f"`{n}`" for n in names)
+
+
 if tab_up.open is not False:
     with tab_up:
         left, right = st.columns([1, 1.35], gap="large")
         with left:
             st.markdown("**Your own points**")
             st.caption("One point per row, one coordinate per column. Text files (.csv, .tsv, .txt) may have a "
-                       "header; a column named `label`, `cluster` or `class` holds known labels (optional). "
+                       "header naming the columns; you pick the columns to use and the one holding known "
+                       "labels, if any. Rows with a missing value (empty, NA, NaN) are left out. "
                        "NumPy files: a 2-D array (.npy) or arrays `X` and `labels` (.npz). "
-                       f"At most {data.MAX_POINTS} points.")
+                       f"At most {data.MAX_POINTS:,} points and {tables.size_in_words(tables.MAX_UPLOAD_BYTES)}.")
             upload = st.file_uploader("Point set file (CSV, TSV, TXT, NPY or NPZ)", key="upload_file")
         st.session_state.pop("upload_candidate", None)
         if upload is None:
             right.info("Upload a file to preview it here. Nothing changes until you press **Use this data**.",
                        icon=":material/upload_file:")
         else:
+            raw = upload.getvalue()
             try:
-                X_all, up_labels = read_upload(upload.getvalue(), upload.name)
+                table = read_upload(raw, upload.name)
             except (data.InputError, ValueError, MemoryError) as e:
                 left.error(f"Could not use **{upload.name}**: {e}", icon=":material/error:")
                 left.caption(f"The current data set is unchanged: {current.name}.")
             else:
-                n, d_all = X_all.shape
-                facts = f"{n} points, {d_all} column{'s' if d_all != 1 else ''}"
-                facts += (f", labels with {int(up_labels.max()) + 1} clusters" if up_labels is not None
-                          else ", no labels")
-                file_id = hashlib.sha1(upload.getvalue()).hexdigest()[:12]
+                file_id = hashlib.sha1(raw).hexdigest()[:12]
+                n_num = len(table.numeric_columns)
                 with left:
-                    st.markdown(f"Read **{upload.name}**: {facts}.")
-                    cols = list(range(d_all))
-                    if d_all > 2:
-                        cols = st.multiselect(
-                            "Columns to use", list(range(d_all)), default=list(range(d_all)),
-                            format_func=lambda j: f"column {j + 1}", key=f"upload_cols_{file_id}",
-                            help="Two columns go to the 2-D models; any other number to the 16-D models.")
-                    if not cols:
+                    st.markdown(f"Read **{upload.name}**: {table.n_rows} rows, {len(table.columns)} "
+                                f"column{'s' * (len(table.columns) != 1)} ({n_num} numeric).")
+                    if table.non_numeric:
+                        st.caption(f"Not numeric, so left out of the coordinates: {listed(table.non_numeric)}. "
+                                   "A column of names can still hold the known labels.")
+                    names = table.columns
+                    guess = table.label_guess
+                    label_idx = st.selectbox(
+                        "Known labels", list(range(-1, len(names))),
+                        index=0 if guess is None else names.index(guess) + 1,
+                        format_func=lambda j: "none" if j < 0 else names[j], key=f"upload_label_{file_id}",
+                        help="The column holding each row's true class, if any: it colours the points and "
+                             "scores the models, which never see it. Guessed from its name (label, cluster, "
+                             "class, target, species).")
+                    label = None if label_idx < 0 else names[label_idx]
+                    offered = [c for c in table.numeric_columns if c != label]
+                    features = st.multiselect(
+                        "Columns to use as coordinates", offered, default=offered,
+                        key=f"upload_cols_{file_id}_{label_idx}",
+                        help="The general pair (the default for uploads) takes any number of columns.")
+                    points = None
+                    if not offered:
+                        why = "its only numeric column holds the labels" if n_num else "it has no numeric column"
+                        st.error(f"Could not use **{upload.name}**: {why}, so nothing is left for the "
+                                 "coordinates.", icon=":material/error:")
+                    elif not features:
                         st.warning("Choose at least one column.", icon=":material/warning:")
-                if cols:
-                    X = X_all[:, sorted(cols)]
-                    sel_key = f"{file_id}_{'-'.join(map(str, sorted(cols)))}"
+                    else:
+                        try:
+                            points = tables.select_points(table, features, label)
+                        except data.InputError as e:
+                            st.error(f"Could not use **{upload.name}**: {e}", icon=":material/error:")
+                if points is not None:
+                    X = points.X
+                    sel_key = hashlib.sha1(f"{file_id}|{label}|{'|'.join(features)}".encode()).hexdigest()[:16]
                     with left:
-                        with st.spinner("Estimating the scale…"):
-                            auto = scale_estimate(sel_key, X)
+                        n_classes = f", {len(points.class_names)} known classes" if points.labels is not None else ""
+                        dropped = (f" {points.rows_dropped} row{'s' * (points.rows_dropped != 1)} with a missing "
+                                   "value in these columns left out." if points.rows_dropped else "")
+                        st.markdown(f"Using **{len(X)} points** x **{X.shape[1]}** "
+                                    f"column{'s' * (X.shape[1] != 1)}{n_classes}.{dropped}")
                         scaled = st.checkbox(
-                            "Scale into the models' units", value=True, key=f"upload_scale_on_{sel_key}",
-                            help="The Gaussian-mixture models were trained on clusters with standard deviation 1; "
-                                 "dividing by s brings your data there.")
-                        s = st.number_input(
-                            "Divide every coordinate by s", min_value=1e-12, value=float(f"{auto:.4g}"),
-                            step=float(f"{auto / 10:.1g}"), format="%.4g", key=f"upload_scale_{sel_key}",
-                            disabled=not scaled,
-                            help="Automatic default: the estimated within-cluster standard deviation of your data.")
-                        st.caption(f"Automatic estimate s = {auto:.4g}: the spread of one cluster in your file's "
-                                   "units. Turn scaling off for data already in the models' units (e.g. digits' "
-                                   "pixel values in [0, 1] for the digits models).")
-                    X_used = X / s if scaled else X.copy()
-                    suffix = f", ÷ {s:.3g}" if scaled else ""
-                    name = f"{upload.name} (N={n}, {X.shape[1]}-D{suffix})"
-                    st.session_state["upload_candidate"] = Dataset(
-                        name, X_used, up_labels, "upload",
-                        dict(file=upload.name, columns=[int(c) for c in sorted(cols)],
-                             scale=float(s) if scaled else None))
+                            "Scale for textbook pairs", value=False, key=f"upload_scale_on_{sel_key}",
+                            help="Divides every coordinate by s, so that one cluster has standard deviation "
+                                 "about 1, the units the textbook (Gaussian-mixture) pairs were trained in.")
+                        st.caption("Not needed by default: uploads go to the general pair, which standardises "
+                                   "each feature itself, so your units never matter to it. Scale only to try a "
+                                   "textbook pair, chosen in the sidebar once the set is loaded.")
+                        s = None
+                        if scaled:
+                            with st.spinner("Estimating the scale…"):
+                                auto = scale_estimate(sel_key, X)
+                            s = st.number_input(
+                                "Divide every coordinate by s", min_value=1e-12, value=float(f"{auto:.4g}"),
+                                step=float(f"{auto / 10:.1g}"), format="%.4g", key=f"upload_scale_{sel_key}",
+                                help="Automatic default: the estimated within-cluster standard deviation.")
+                            st.caption(f"Automatic estimate s = {auto:.4g}: the spread of one cluster in your "
+                                       "file's units.")
+                    candidate = upload_set(upload.name, points, s)
+                    st.session_state["upload_candidate"] = candidate
                     left.button("Use this data", type="primary", icon=":material/check:", on_click=use_upload,
                                 key="upload_use")
+                    pca_note = " First two principal axes shown." if X.shape[1] > 2 else ""
+                    std_note = " First two principal axes of the standardised features." if X.shape[1] > 2 else ""
                     with right:
-                        st.plotly_chart(dv.scaling_preview(X, X_used, up_labels), config=PLOT_CONFIG,
-                                        key="scale_prev")
-                        pca_note = " First two principal axes shown." if X.shape[1] > 2 else ""
-                        st.caption("Dashed circle (right): radius 1, the within-cluster standard deviation the "
-                                   "models were trained with; scaled clusters should look about that wide."
-                                   + pca_note)
+                        if scaled:
+                            st.plotly_chart(dv.scaling_preview(X, candidate.X, points.labels), config=PLOT_CONFIG,
+                                            key="scale_prev")
+                            st.caption("Dashed circle (right): radius 1, the within-cluster standard deviation the "
+                                       "textbook models were trained with; scaled clusters should look about that "
+                                       "wide." + pca_note)
+                        else:
+                            axes = tuple(points.features) if X.shape[1] == 2 else ("PC 1", "PC 2")
+                            if X.shape[1] == 1:
+                                axes = (points.features[0], "")
+                            fig = dv.scatter_clusters(projection(sel_key, X, "pca", standardized=X.shape[1] > 2),
+                                                      points.labels, title="Preview", axis_titles=axes,
+                                                      cluster_names=points.class_names, show_legend=False,
+                                                      height=400)
+                            st.plotly_chart(fig, config=PLOT_CONFIG, key="upload_prev")
+                            truth = (" Colours: the known labels (their names show on hover)."
+                                     if points.labels is not None else "")
+                            if (std_note + truth).strip():
+                                st.caption((std_note + truth).strip())
 
 
 # -- Export ------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from gfncp import data
+from gfncp.real_data import REAL_SETS, load_real
 
 REPO = Path(__file__).resolve().parents[1]
 PAGE_FILES = ["pages/data.py", "pages/step_through.py", "pages/order_invariance.py",
@@ -34,6 +35,12 @@ def assert_clean(at: AppTest) -> None:
 def sidebar_text(at: AppTest) -> str:
     return "\n".join([m.value for m in at.sidebar.markdown] + [c.value for c in at.sidebar.caption]
                      + [w.value for w in at.sidebar.warning])
+
+
+def pair_box(at: AppTest):
+    """The sidebar's choice of model pair (a new widget for every new data set)."""
+    [box] = [b for b in at.sidebar.selectbox if b.label == "Model pair"]
+    return box
 
 
 def current(at: AppTest):
@@ -121,13 +128,16 @@ def test_digits_task_shows_thumbnails_and_offers_pairs(app):
     assert ds.source == "digits" and ds.n == 40 and ds.dim == 64 and ds.true_k == 3
     assert ds.images is not None and ds.images.shape == (40, 64)
     assert len(app.get("plotly_chart")) >= 2                      # thumbnails + projection
-    # a 64-D digits task fits two pairs: the sidebar offers the choice
-    box = app.sidebar.selectbox(key="pair_override")
-    assert list(box.options)[0].startswith("digits") and len(box.options) == 2
+    # a 64-D digits task fits three pairs: the sidebar offers the choice
+    box = pair_box(app)
+    assert [o.split(" ")[0] for o in box.options] == ["digits", "mog16d", "general"]
     assert "**gfncp-digits**" in sidebar_text(app)
     box.set_value("mog16d").run()
     assert_clean(app)
-    assert "**gfncp-mog16d**" in sidebar_text(app)
+    assert "**gfncp-mog16d**" in sidebar_text(app) and pair_box(app).value == "mog16d"
+    # a new set goes back to its default pair, and the choice shows it
+    app.button(key=DRAW_DIGITS).click().run()
+    assert "**gfncp-digits**" in sidebar_text(app) and pair_box(app).value == "digits"
 
 
 def test_impossible_digits_task_shows_an_error(app):
@@ -140,41 +150,168 @@ def test_impossible_digits_task_shows_an_error(app):
     assert app.error and current(app).key == before
 
 
+@pytest.mark.parametrize("name", REAL_SETS)
+def test_bundled_real_set_loads_and_goes_to_the_general_pair(app, name):
+    table = load_real(name)
+    open_tab(app, "Real data")
+    app.selectbox(key="real_name").set_value(name).run()
+    assert_clean(app)
+    assert any(table.description in c.value for c in app.caption)  # rows x features, classes, source
+    app.button(key="real_load").click().run()
+    assert_clean(app)
+    ds = current(app)
+    assert (ds.source, ds.params) == ("real", {"name": name}) and ds.name.startswith(table.title)
+    np.testing.assert_array_equal(ds.X, table.X)
+    np.testing.assert_array_equal(ds.labels, table.labels)
+    assert ds.class_names == table.class_names and ds.true_k == len(table.class_names)
+    side = sidebar_text(app)
+    assert f"N = **{len(table.X)}**" in side and "bundled real data set" in side
+    assert "**gfncp-general**" in side and "**ncp-general**" in side and "general pair" in side
+    assert pair_box(app).options[0].startswith("general") and pair_box(app).value == "general"
+    assert len(app.get("plotly_chart")) == 1                      # the set, coloured by its classes
+    legend = app.get("plotly_chart")[0].proto.spec
+    assert all(f'"{c} (' in legend for c in table.class_names)
+    # a textbook pair can be chosen; the sidebar says it takes the table in its own units
+    pair_box(app).set_value("mog16d").run()
+    assert_clean(app)
+    assert "**gfncp-mog16d**" in sidebar_text(app) and "in the units it has" in sidebar_text(app)
+
+
 # -- upload -----------------------------------------------------------------------------------------
 
 
-def test_upload_good_csv_scales_and_commits(app):
+def upload_widget(at: AppTest, kind: str, prefix: str):
+    found = [w for w in getattr(at, kind) if w.key and w.key.startswith(prefix)]
+    assert len(found) == 1, (kind, prefix, [w.key for w in getattr(at, kind)])
+    return found[0]
+
+
+def test_upload_good_csv_is_used_in_its_units_and_can_be_scaled(app):
     X, labels = data.make_mog(60, 2, sigma=3.0, lam=30.0, seed=1)
     open_tab(app, "Upload")
     upload(app, "mine.csv", data.write_points_csv(X, labels))
     assert not app.error
-    assert len(app.get("plotly_chart")) == 1                      # before/after preview
-    scale = app.number_input(key=[n.key for n in app.number_input if n.key.startswith("upload_scale_")][0]).value
-    assert 2.0 < scale < 4.0                                      # automatic default ~ sigma
+    assert len(app.get("plotly_chart")) == 1                      # preview of the points as uploaded
+    assert any("Read **mine.csv**: 60 rows, 3 columns (3 numeric)" in m.value for m in app.markdown)
+    assert upload_widget(app, "selectbox", "upload_label_").value == 2        # the `label` column
+    assert upload_widget(app, "multiselect", "upload_cols_").value == ["x0", "x1"]
+    # the general pair serves uploads: no scaling by default, and the page says why
+    box = upload_widget(app, "checkbox", "upload_scale_on_")
+    assert box.value is False
+    assert any("general pair" in c.value and "units never matter" in c.value for c in app.caption)
+    assert not [n for n in app.number_input if n.key.startswith("upload_scale_")]
     app.button(key="upload_use").click().run()
     assert_clean(app)
     ds = current(app)
     assert ds.source == "upload" and ds.n == 60 and ds.dim == 2
+    np.testing.assert_array_equal(ds.X, X)
     np.testing.assert_array_equal(ds.labels, labels)
-    np.testing.assert_allclose(ds.X, X / scale)
-    assert "N = **60**" in sidebar_text(app)
+    assert ds.params["columns"] == ["x0", "x1"] and ds.params["label"] == "label" and ds.params["scale"] is None
+    side = sidebar_text(app)
+    assert "N = **60**" in side and "**gfncp-general**" in side
     assert any("mine.csv" in s.value for s in app.success)
+    # for a textbook pair: scale into its units
+    open_tab(app, "Upload")
+    upload_widget(app, "checkbox", "upload_scale_on_").check().run()
+    assert_clean(app)
+    scale = upload_widget(app, "number_input", "upload_scale_").value
+    assert 2.0 < scale < 4.0                                      # automatic default ~ sigma
+    assert len(app.get("plotly_chart")) == 1                      # before/after preview
+    app.button(key="upload_use").click().run()
+    np.testing.assert_allclose(current(app).X, X / scale)
+    assert current(app).params["scale"] == scale
 
 
-def test_upload_without_scaling_and_with_column_choice(app):
+def test_upload_with_column_choice(app):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(30, 5))
     open_tab(app, "Upload")
     upload(app, "wide.csv", data.write_points_csv(X))
-    cols = [m for m in app.multiselect if m.key.startswith("upload_cols_")][0]
-    cols.set_value([0, 3]).run()
+    cols = upload_widget(app, "multiselect", "upload_cols_")
+    assert cols.options == ["x0", "x1", "x2", "x3", "x4"]         # by their header names
+    cols.set_value(["x0", "x3"]).run()
     assert_clean(app)
-    [c for c in app.checkbox if c.key.startswith("upload_scale_on_")][0].uncheck().run()
     app.button(key="upload_use").click().run()
     assert_clean(app)
     ds = current(app)
     assert ds.dim == 2 and ds.labels is None
     np.testing.assert_allclose(ds.X, X[:, [0, 3]])
+
+
+def test_upload_sklearn_export_takes_target_as_labels(app):
+    from sklearn.datasets import load_iris
+
+    frame = load_iris(as_frame=True).frame
+    open_tab(app, "Upload")
+    upload(app, "iris.csv", frame.to_csv(index=False).encode())
+    label = upload_widget(app, "selectbox", "upload_label_")
+    assert label.value == 4 and label.format_func(label.value) == "target"
+    app.button(key="upload_use").click().run()
+    assert_clean(app)
+    ds = current(app)
+    assert ds.dim == 4 and ds.true_k == 3 and ds.class_names == ("target 0", "target 1", "target 2")
+    np.testing.assert_allclose(ds.X, frame.iloc[:, :4].to_numpy())
+    # "none": target becomes a coordinate like any other
+    open_tab(app, "Upload")
+    upload_widget(app, "selectbox", "upload_label_").set_value(-1).run()
+    assert_clean(app)
+    assert len(upload_widget(app, "multiselect", "upload_cols_").value) == 5
+    app.button(key="upload_use").click().run()
+    assert current(app).dim == 5 and current(app).labels is None
+
+
+def test_upload_headerless_file_marks_its_last_column_as_labels(app):
+    X, labels = data.make_mog(40, 2, seed=3)
+    raw = "\n".join(f"{a!r},{b!r},{k + 1}" for (a, b), k in zip(X.tolist(), labels)).encode()
+    open_tab(app, "Upload")
+    upload(app, "nohead.csv", raw)
+    label = upload_widget(app, "selectbox", "upload_label_")
+    assert label.value == -1                                      # no header: no labels guessed
+    assert upload_widget(app, "multiselect", "upload_cols_").value == ["column 1", "column 2", "column 3"]
+    label.set_value(2).run()                                      # "column 3"
+    assert_clean(app)
+    assert upload_widget(app, "multiselect", "upload_cols_").value == ["column 1", "column 2"]
+    app.button(key="upload_use").click().run()
+    ds = current(app)
+    np.testing.assert_array_equal(ds.X, X)
+    np.testing.assert_array_equal(ds.labels, labels)
+
+
+def test_upload_notes_text_columns_and_dropped_rows(app):
+    raw = (b"species,island,bill_length_mm,bill_depth_mm,sex\n"
+           b"Adelie,Torgersen,39.1,18.7,male\n"
+           b"Adelie,Torgersen,NA,NA,NA\n"
+           b"Gentoo,Biscoe,46.1,13.2,female\n"
+           b"Gentoo,Biscoe,50.0,,male\n"
+           b"Chinstrap,Dream,46.5,17.9,NA\n"
+           b"Adelie,Dream,37.8,17.1,female\n")
+    open_tab(app, "Upload")
+    upload(app, "penguins.csv", raw)
+    assert not app.error
+    notes = "\n".join(c.value for c in app.caption)
+    assert "`species`, `island`, `sex`" in notes                  # left out, named
+    assert upload_widget(app, "selectbox", "upload_label_").value == 0        # species
+    used = [m.value for m in app.markdown if m.value.startswith("Using")]
+    assert used == ["Using **4 points** x **2** columns, 3 known classes. "
+                    "2 rows with a missing value in these columns left out."]
+    app.button(key="upload_use").click().run()
+    ds = current(app)
+    assert ds.n == 4 and ds.class_names == ("Adelie", "Gentoo", "Chinstrap")
+    np.testing.assert_array_equal(ds.labels, [0, 1, 2, 0])
+
+
+def test_oversize_upload_says_the_limit_and_clears_the_preview(app):
+    X, labels = data.make_mog(50, 2, seed=4)
+    open_tab(app, "Upload")
+    upload(app, "small.csv", data.write_points_csv(X, labels))
+    assert len(app.get("plotly_chart")) == 1 and use_upload_button(app)
+    before = current(app)
+    upload(app, "huge.csv", b"1.0,2.0\n" * (11_000_000 // 8))
+    assert len(app.error) == 1
+    assert "huge.csv" in app.error[0].value and "11 MB; the limit is 10 MB" in app.error[0].value
+    assert not app.get("plotly_chart") and not use_upload_button(app)
+    assert current(app) is before
+    assert any("10 MB" in c.value for c in app.caption)           # the caption names the limit
 
 
 def _pickled_npy() -> bytes:
@@ -188,7 +325,9 @@ def _pickled_npy() -> bytes:
 BAD_UPLOADS = {
     "empty": ("empty.csv", b""),
     "ragged": ("ragged.csv", b"1,2,3\n4,5\n6,7,8\n"),
-    "nan": ("nan.csv", b"x,y\n1,2\nnan,3\n4,5\n"),
+    "infinite": ("inf.csv", b"x,y\n1,2\ninf,3\n4,5\n"),
+    "all rows incomplete": ("holes.csv", b"x,y\n1,\nNA,3\n4,NaN\n"),
+    "no numbers": ("words.csv", b"name,colour\nann,red\nbob,blue\n"),
     "pickled npy": ("objects.npy", _pickled_npy()),
     "wrong extension": ("points.xlsx", b"1,2\n3,4\n"),
 }

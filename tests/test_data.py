@@ -377,3 +377,13 @@ def test_read_csv_y_column():
 def test_short_row_in_a_comma_file_is_reported_as_ragged():
     with pytest.raises(InputError, match="Row 4 has 1 value, expected 2"):
         read_points(b"x,y\n1,2\n3,4\n5\n", "points.csv")
+
+
+def test_read_csv_target_column_holds_labels():
+    """A scikit-learn `as_frame` export (`frame.to_csv(index=False)`) ends with `target`: labels,
+    not a feature."""
+    raw = b"sepal length (cm),petal width (cm),target\n5.1,0.2,0\n7.0,1.4,1\n4.9,0.2,0\n6.3,2.5,2\n"
+    X, labels = read_points(raw, "iris.csv")
+    np.testing.assert_array_equal(X, [[5.1, 0.2], [7.0, 1.4], [4.9, 0.2], [6.3, 2.5]])
+    np.testing.assert_array_equal(labels, [0, 1, 0, 2])
+    assert "target" in data.LABEL_COLUMN_NAMES

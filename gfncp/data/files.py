@@ -31,7 +31,7 @@ class InputError(ValueError):
 
 TEXT_EXTENSIONS = (".csv", ".tsv", ".txt")
 SUPPORTED_EXTENSIONS = TEXT_EXTENSIONS + (".npy", ".npz")
-LABEL_COLUMN_NAMES = ("label", "labels", "cluster", "class", "y")  # "y" only without an "x"
+LABEL_COLUMN_NAMES = ("label", "labels", "cluster", "class", "target", "y")  # "y" only without an "x"
 _NPZ_DATA_KEYS = ("X", "x", "data")
 _NPZ_LABEL_KEYS = ("labels", "label", "y")
 _MAX_MEMBER_BYTES = 256 * 2**20  # refuse to inflate a single .npz member beyond this
@@ -50,7 +50,7 @@ def read_points(raw_bytes: bytes, filename: str, max_points: int = MAX_POINTS):
 
     Formats by extension (case-insensitive): .csv / .tsv / .txt text (delimiter sniffed:
     comma, tab, semicolon or whitespace; optional header, present when the first row is not
-    all numbers; a column named label, labels, cluster or class, or else y when there is no
+    all numbers; a column named label, labels, cluster, class or target, or else y when there is no
     column x, holds ground-truth labels of any kind; lines starting with # are skipped),
     .npy (one 2-D numeric array) and .npz (array 'X', 'x' or 'data', or its only array,
     plus optional 'labels' / 'label' / 'y'). Nothing is ever unpickled.
@@ -265,7 +265,7 @@ def _to_float(field: str, row: int, col: int, header) -> float:
 
 
 def _label_column(header) -> int | None:
-    """Index of the label column: one named label/labels/cluster/class, else one named y,
+    """Index of the label column: one named label/labels/cluster/class/target, else one named y,
     except when a column named x exists too (then x and y are coordinates)."""
     if header is None:
         return None

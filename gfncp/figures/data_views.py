@@ -44,7 +44,7 @@ def _style_axes(fig: go.Figure) -> None:
 
 
 def _cluster_traces(X2: np.ndarray, labels, hover, size: int, legendgroup_prefix: str = "",
-                    showlegend: bool = True) -> list[go.Scatter]:
+                    showlegend: bool = True, names=None) -> list[go.Scatter]:
     rows = np.arange(len(X2))
     hover = None if hover is None else np.asarray([str(h) for h in hover], dtype=object)
     traces = []
@@ -59,7 +59,8 @@ def _cluster_traces(X2: np.ndarray, labels, hover, size: int, legendgroup_prefix
     labels = np.asarray(labels)
     for k in np.unique(labels):
         members = np.flatnonzero(labels == k)
-        name = "unassigned" if k < 0 else f"cluster {int(k)}"
+        name = ("unassigned" if k < 0 else _short(names[k]) if names is not None and k < len(names)
+                else f"cluster {int(k)}")
         traces.append(go.Scatter(
             x=X2[members, 0], y=X2[members, 1], mode="markers",
             name=f"{name} ({len(members)})", legendgroup=f"{legendgroup_prefix}{k}", showlegend=showlegend,
@@ -71,24 +72,44 @@ def _cluster_traces(X2: np.ndarray, labels, hover, size: int, legendgroup_prefix
     return traces
 
 
+NAME_CHARS = 40               # legend names longer than this are shortened with "…"
+
+
+def _short(name) -> str:
+    name = str(name)
+    return name if len(name) <= NAME_CHARS else name[:NAME_CHARS - 1] + "…"
+
+
+def _legend_margin(names) -> int:
+    """Right margin (px) that holds legend entries "name (size)" as Streamlit's theme draws them."""
+    longest = max((len(_short(n)) for n in names), default=0) + 6        # " (123)"
+    return max(165, 50 + 7 * longest)
+
+
 def scatter_clusters(X2, labels=None, title: str = "", hover=None, height: int = 480,
-                     axis_titles: tuple[str, str] = ("", "")) -> go.Figure:
+                     axis_titles: tuple[str, str] = ("", ""), cluster_names=None,
+                     show_legend: bool = True) -> go.Figure:
     """Scatter of a 2-D point set, one trace per cluster (colour `cluster_color(k)`, legend
-    "cluster k+1 (size)"), or one trace when labels is None. Equal axis scales.
+    "cluster k (size)", or "<cluster_names[k]> (size)" when names are given, e.g. the known
+    classes of a real data set), or one trace when labels is None. Equal axis scales.
 
     X2: (N, 2); labels: (N,) canonical ints (-1 = unassigned, grey) or None;
-    hover: optional (N,) strings shown on hover instead of "row i".
+    hover: optional (N,) strings shown on hover instead of "row i"; show_legend=False leaves
+    the legend out (a narrow column), the names still show on hover.
     """
     X2 = np.asarray(X2, dtype=float)
     if X2.ndim != 2 or X2.shape[1] != 2:
         raise ValueError(f"scatter_clusters needs an (N, 2) array, got shape {X2.shape}")
     if labels is not None and len(labels) != len(X2):
         raise ValueError(f"labels has {len(labels)} entries for {len(X2)} points")
-    fig = go.Figure(_cluster_traces(X2, labels, hover, _marker_size(len(X2))))
+    fig = go.Figure(_cluster_traces(X2, labels, hover, _marker_size(len(X2)), names=cluster_names,
+                                    showlegend=show_legend))
     _base_layout(fig, title, height)
     # Room for the tick labels, axis titles and legend as Streamlit's theme draws them: with less,
     # plotly grows the margins after drawing and draws everything again.
-    fig.update_layout(margin=dict(l=88, r=10 if labels is None else 165, b=72))
+    right = (10 if labels is None or not show_legend else 165 if cluster_names is None
+             else _legend_margin(cluster_names))
+    fig.update_layout(margin=dict(l=88, r=right, b=72))
     fig.update_xaxes(title_text=axis_titles[0])
     fig.update_yaxes(title_text=axis_titles[1])
     _style_axes(fig)

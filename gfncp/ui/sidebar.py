@@ -14,11 +14,11 @@ from .. import routing
 from ..registry import list_pretrained, read_card
 from .state import current_pair, get_dataset
 
-PAIR_TITLES = {
-    "mog2d": "2-D Gaussian mixtures",
-    "mog16d": "16-D Gaussian mixtures (other dimensions are padded or projected)",
-    "digits": "8x8 digits (64-D pixels)",
-    "general": "real tables, any units (broad prior)",
+PAIR_TITLES = {                  # short: the choice box in the sidebar shows "<pair> — <title>" whole
+    "mog2d": "2-D mixtures",
+    "mog16d": "16-D mixtures",
+    "digits": "8x8 digits",
+    "general": "any table, any units",
 }
 OBJECTIVES = {
     "clean": "flow matching + likelihood",
@@ -140,6 +140,10 @@ def _pair_label(pair: str) -> str:
     return f"{pair} — {PAIR_TITLES.get(pair, pair)}"
 
 
+def _remember_pair(key: str) -> None:
+    st.session_state["pair_override"] = st.session_state[key]
+
+
 def render_sidebar() -> None:
     """Current data set, serving models and the pair override, in st.sidebar."""
     ds = get_dataset()
@@ -152,10 +156,15 @@ def render_sidebar() -> None:
 
     sb.markdown("#### Models")
     options = routing.fitting_pairs(ds.dim, ds.source)
-    if len(options) > 1:
-        sb.selectbox("Model pair", options, key="pair_override", format_func=_pair_label,
-                     help="Every pair that can take a set of this dimension; the first is the default.")
     pair = current_pair(ds)
+    if len(options) > 1:
+        key = f"pair_choice_{st.session_state.get('dataset_serial', 0)}"
+        sb.selectbox("Model pair", options, index=options.index(pair), key=key, format_func=_pair_label,
+                     on_change=_remember_pair, args=(key,),
+                     help="Every pair that can take a set of this dimension; the first is the default. "
+                          "mog2d, mog16d: the textbook Gaussian mixtures (other dimensions are padded or "
+                          "projected to 16); digits: 8x8 digit images; general: trained on many kinds of "
+                          "tables, in any units.")
     sb.caption(f"Serving this set: the {routing.why_pair(pair, ds.source)}.")
     available = set(list_pretrained())
     missing = [name for name in routing.pair_names(pair) if name not in available]

@@ -20,14 +20,17 @@ from ..registry import list_pretrained, load_pretrained
 @dataclass
 class Dataset:
     """A point set as the app holds it. X in the units the user sees (after any scaling the
-    user accepted on upload); labels canonical or None; images (N, 64) for digits tasks."""
+    user accepted on upload); labels canonical or None; images (N, 64) for digits tasks;
+    class_names: the name of each label value (canonical order) when the classes have names,
+    e.g. a bundled real set's species, else None."""
 
     name: str
     X: np.ndarray
     labels: np.ndarray | None = None
-    source: str = "generated"            # "generated", "digits" or "upload"
+    source: str = "generated"            # "generated", "digits", "real" or "upload"
     params: dict = field(default_factory=dict)
     images: np.ndarray | None = None
+    class_names: tuple[str, ...] | None = None
 
     @property
     def n(self) -> int:
@@ -74,8 +77,12 @@ def get_dataset() -> Dataset:
 
 
 def set_dataset(ds: Dataset) -> None:
+    """Make ds current; the pair choice goes back to the default (the sidebar's choice widget is
+    a new one per set, numbered by dataset_serial: a widget that stayed would keep showing the
+    old choice in the browser)."""
     st.session_state["dataset"] = ds
     st.session_state.pop("pair_override", None)
+    st.session_state["dataset_serial"] = st.session_state.get("dataset_serial", 0) + 1
 
 
 @st.cache_resource(show_spinner="Loading model…")
@@ -122,9 +129,13 @@ def model_input(ds: Dataset | None = None) -> np.ndarray:
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def projection(key: str, _X: np.ndarray, method: str = "pca", seed: int = 0,
-               n_neighbors: int = 15, min_dist: float = 0.1) -> np.ndarray:
+               n_neighbors: int = 15, min_dist: float = 0.1, standardized: bool = False) -> np.ndarray:
     """2-D view (N, 2) of a set, cached per data key and parameters (UMAP takes seconds).
-    `key` must identify _X (e.g. Dataset.key); _X itself is not hashed."""
+    `key` must identify _X (e.g. Dataset.key); _X itself is not hashed. standardized: each
+    feature robustly standardised first (tables whose features have different units)."""
+    if standardized:
+        from ..standardize import robust_standardize_np
+        _X = robust_standardize_np(_X)
     return project(_X, method=method, seed=seed, n_neighbors=n_neighbors, min_dist=min_dist)
 
 

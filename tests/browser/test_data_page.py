@@ -77,7 +77,7 @@ def test_data_page_flow_and_every_page(dev_models_dir, st_app, files):
     st_app.measure("data: upload good file", lambda: file_input.set_input_files(str(good)))
     st_app.assert_no_exception()
     assert page.get_by_text("Read my_points.csv").first.is_visible()
-    assert page.get_by_text("Automatic estimate").first.is_visible()
+    assert page.get_by_text("Scale for textbook pairs").first.is_visible()
     page.mouse.move(5, 5)
     st_app.screenshot("data_upload")
     st_app.measure("data: use upload", lambda: page.get_by_role("button", name="Use this data").click())
