@@ -131,3 +131,39 @@ def describe_order(kind: str, order, seed: int = 0) -> str:
     order = list(order)
     shown = format_order(order[:12]) + (" …" if len(order) > 12 else "")
     return f"{head}: {shown}"
+
+
+# -- a handful of orders, written as one line (Order invariance; links) -----------------------------
+
+def parse_order_specs(text: str, n: int, X=None, labels=None) -> tuple[list[tuple[str, np.ndarray]], list[str]]:
+    """Orders written as comma-separated specs: data, reversed, pca, clusters, random:SEED and
+    typed:I.J.K (points separated by dots). -> ([(spec, order)], [problems, one per bad spec])."""
+    out, problems = [], []
+    for spec in [t.strip() for t in (text or "").split(",") if t.strip()]:
+        kind, _, arg = spec.partition(":")
+        try:
+            if kind == "random":
+                if not arg.isdigit():
+                    raise OrderError("random needs a seed, e.g. random:3")
+                order = make_order("random", n, seed=int(arg))
+            elif kind == "typed":
+                order = make_order("typed", n, text=arg.replace(".", " "))
+            elif kind in ORDER_KINDS and not arg:
+                order = make_order(kind, n, X=X, labels=labels)
+            else:
+                raise OrderError(f"'{spec}' is not an order: use {', '.join(k for k in ORDER_KINDS if k not in ('random', 'typed'))}, "
+                                 "random:SEED or typed:I.J.K")
+        except OrderError as err:
+            problems.append(f"{spec}: {err}")
+            continue
+        out.append((spec, order))
+    return out, problems
+
+
+def order_spec(kind: str, seed: int = 0, order=None) -> str:
+    """The spec parse_order_specs reads back."""
+    if kind == "random":
+        return f"random:{int(seed)}"
+    if kind == "typed":
+        return "typed:" + ".".join(str(int(i)) for i in order)
+    return kind

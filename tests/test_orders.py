@@ -68,3 +68,19 @@ def test_typed_order_accepts_commas_and_spaces_and_limits_size():
 def test_describe():
     assert od.describe_order("random", [2, 0, 1], seed=3) == "random order (seed 3): 2 0 1"
     assert od.describe_order("data", range(20)).endswith("11 …")
+
+
+def test_order_specs_round_trip_and_report_problems():
+    X = np.random.default_rng(1).normal(size=(4, 2))
+    labels = np.array([0, 1, 0, 1])
+    text = ",".join([od.order_spec("data"), od.order_spec("random", seed=7), od.order_spec("typed", order=[3, 1, 0, 2]),
+                     "pca", "clusters", "reversed"])
+    got, problems = od.parse_order_specs(text, 4, X=X, labels=labels)
+    assert problems == []
+    assert [s for s, _ in got] == ["data", "random:7", "typed:3.1.0.2", "pca", "clusters", "reversed"]
+    assert got[1][1].tolist() == od.make_order("random", 4, seed=7).tolist()
+    assert got[2][1].tolist() == [3, 1, 0, 2]
+    assert got[4][1].tolist() == [0, 2, 1, 3]
+    got, problems = od.parse_order_specs("data,typed:0.0.1.2,random,bogus", 4)
+    assert [s for s, _ in got] == ["data"]
+    assert len(problems) == 3 and "appears twice" in problems[0] and "needs a seed" in problems[1]
