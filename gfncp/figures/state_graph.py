@@ -101,7 +101,7 @@ def state_graph_figure(graph: StateGraph, orders=None, terminal_log_q=None, exac
     y = layout_rows(graph, rank)
     x = graph.layer.astype(np.float64)
 
-    fig = make_subplots(rows=1, cols=2, shared_yaxes=True, column_widths=[0.6, 0.4], horizontal_spacing=0.02)
+    fig = make_subplots(rows=1, cols=2, shared_yaxes=True, column_widths=[0.58, 0.42], horizontal_spacing=0.13)
     # edges, one trace per width bin
     edges = graph.edges
     probs = np.array([graph.edge_prob(a, b) for a, b, _ in edges])
@@ -171,7 +171,7 @@ def state_graph_figure(graph: StateGraph, orders=None, terminal_log_q=None, exac
                      title_text="points assigned", zeroline=False, showgrid=False, row=1, col=1)
     qmin = float(np.min(q))
     fig.update_xaxes(type="log", range=[math.log10(qmin) - 0.2, 0.05], title_text="probability of the clustering",
-                     showgrid=True, gridcolor="#eee", row=1, col=2)
+                     showgrid=True, gridcolor="#eee", exponentformat="power", row=1, col=2)
     fig.update_layout(height=h, margin=dict(l=150, r=20, t=40, b=55), plot_bgcolor="white",
                       legend=dict(orientation="h", x=1.0, xanchor="right", y=1.0, yanchor="bottom", font=dict(size=11)),
                       hoverlabel=dict(namelength=-1))
