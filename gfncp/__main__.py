@@ -1,12 +1,13 @@
 """Command line: cluster a file with a pretrained model.
 
-    python -m gfncp cluster points.csv --model gfncp-mog2d --samples 100 --seed 0 --out result.json
+    python -m gfncp cluster points.csv [--model auto] [--kind gfncp] --samples 100 --seed 0 --out result.json
     python -m gfncp models
 
 The output (JSON or CSV, by the extension of --out; JSON to stdout without --out) holds the
 most probable clustering found, per-point uncertainty, and the distinct sampled clusterings
-with their log q. The input is read with gfncp.data.read_points (CSV/TSV/NPY/NPZ) and mapped
-to the model's dimension as the app does (zero-padding or per-set PCA).
+with their log q. The input is read with gfncp.data.read_points (CSV/TSV/NPY/NPZ) and goes
+through the same default path as an upload in the app and gfncp.GFNCPClustering(): the pair
+routing picks, and that pair's input mapping (gfncp.routing.map_to_pair).
 """
 from __future__ import annotations
 
@@ -20,32 +21,30 @@ from pathlib import Path
 import numpy as np
 
 
-def cluster(path: str, model_name: str, n_samples: int = 100, seed: int = 0, scale: float | None = None) -> dict:
-    from . import data, posterior, routing
-    from .registry import load_pretrained
+def cluster(path: str, model_name: str = "auto", n_samples: int = 100, seed: int = 0,
+            scale: float | None = None, kind: str = "gfncp") -> dict:
+    from . import data, posterior
     from .runtime import configure_torch
     from .sklearn_api import GFNCPClustering
 
     configure_torch(1)
     raw = Path(path).read_bytes()
     X, truth = data.read_points(raw, Path(path).name)
-    model = load_pretrained(model_name)
-    Xm = routing.fit_dimension(X, model.dim)
     if scale:
-        Xm = Xm / scale
-    est = GFNCPClustering(model=model, n_samples=n_samples, random_state=seed).fit(Xm)
+        X = X / scale
+    est = GFNCPClustering(model=model_name, kind=kind, n_samples=n_samples, random_state=seed).fit(X)
     summary = posterior.summarize(est.samples_, est.sample_log_prob_, reference=est.labels_)
     top = summary.top
     out = {
-        "model": model_name, "file": str(path), "n_points": int(len(X)), "dim": int(X.shape[1]),
+        "model": est.model_name_, "file": str(path), "n_points": int(len(X)), "dim": int(X.shape[1]),
         "n_samples": n_samples, "seed": seed,
         "labels": est.labels_.tolist(), "log_q": est.log_prob_,
         "points": [{"index": i, "cluster": int(c), "probability": float(p), "entropy": float(e),
                     "mate_confidence": float(m)}
                    for i, (c, p, e, m) in enumerate(zip(summary.points.reference, summary.points.probability,
                                                         summary.points.entropy, summary.points.mate_confidence))],
-        "clusterings": [{"labels": l.tolist(), "frequency": float(f), "log_q": float(np.log(q))}
-                        for l, f, q in zip(top.labels, top.frequency, top.q)],
+        "clusterings": [{"labels": l.tolist(), "frequency": float(f), "log_q": float(lq)}
+                        for l, f, lq in zip(top.labels, top.frequency, top.log_q)],
     }
     if truth is not None:
         from .metrics import ari, nmi
@@ -68,10 +67,12 @@ def main(argv=None) -> int:
     sub = p.add_subparsers(dest="command", required=True)
     c = sub.add_parser("cluster", help="cluster a CSV/TSV/NPY/NPZ file with a pretrained model")
     c.add_argument("file")
-    c.add_argument("--model", default="gfncp-mog2d")
+    c.add_argument("--model", default="auto",
+                   help="'auto' (default: the pair the app picks for an upload) or a model name")
+    c.add_argument("--kind", choices=["gfncp", "ncp"], default="gfncp", help="which twin 'auto' uses")
     c.add_argument("--samples", type=int, default=100)
     c.add_argument("--seed", type=int, default=0)
-    c.add_argument("--scale", type=float, default=None, help="divide the (mapped) points by this first")
+    c.add_argument("--scale", type=float, default=None, help="divide the points by this first")
     c.add_argument("--out", default=None, help="result file: .json or .csv (default: JSON to stdout)")
     sub.add_parser("models", help="list the pretrained models")
     a = p.parse_args(argv)
@@ -83,7 +84,7 @@ def main(argv=None) -> int:
         return 0
     from .data import InputError
     try:
-        result = cluster(a.file, a.model, a.samples, a.seed, a.scale)
+        result = cluster(a.file, a.model, a.samples, a.seed, a.scale, a.kind)
     except (InputError, FileNotFoundError, KeyError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -18,6 +18,8 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
+from .standardize import robust_standardize
+
 
 @dataclass
 class NetworkConfig:
@@ -30,7 +32,9 @@ class NetworkConfig:
     depth: int = 4            # Linear layers per MLP
     activation: str = "prelu"  # "prelu" (NCP) or "relu" (published GFNCP)
     skip_head: bool = True    # add a linear term w_G.G + w_U.U to the head (EXPERIMENTS.md)
-    center: str = "median"    # per-set centring of the input: "median", "mean" or "none"
+    center: str = "median"    # per-set centring of the input: "median", "mean", "none", or
+                              # "standardize": per feature, median and robust spread, so the
+                              # answer does not depend on units (gfncp.standardize)
     input_scale: float = 1.0  # inputs are divided by this after centring
 
     def __post_init__(self):
@@ -111,7 +115,9 @@ class SetNetwork(nn.Module):
     def preprocess(self, X: torch.Tensor, point_mask: torch.Tensor | None = None) -> torch.Tensor:
         """Centre every set (order-invariantly) and scale. X: (B, N, d) -> (B, N, d)."""
         c = self.config
-        if c.center != "none":
+        if c.center == "standardize":
+            X = robust_standardize(X, point_mask)
+        elif c.center != "none":
             if point_mask is None:
                 centre = X.median(dim=1, keepdim=True).values if c.center == "median" else X.mean(1, keepdim=True)
             else:

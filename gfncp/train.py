@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from . import data, registry
+from .broad_prior import BroadPrior, broad_batch, make_broad, to_model_space
 from .inference import Greedy, Sample, run_policy
 from .losses import LossWeights, clean_loss, ncp_loss, paper_loss, policy_fm
 from .metrics import nmi
@@ -86,12 +87,20 @@ def preset(name: str, kind: str) -> TrainConfig:
                           n_min=5, n_max=200, k_max=10, iters=1000, sigma=float("nan"), lam=float("nan"),
                           network=NetworkConfig(x_dim=64, h_dim=96, g_dim=192, hidden=128, depth=4,
                                                 center="mean"))
+    elif name == "general":
+        # Real tables: the broad prior (gfncp.broad_prior), every set standardised per
+        # feature inside the network, so units never matter.
+        cfg = TrainConfig(preset=name, kind=kind, objective=objective, dataset="broad", dim=16,
+                          n_min=10, n_max=300, k_max=10, iters=16000, fm_warmup=0.3,
+                          sigma=float("nan"), lam=float("nan"), alpha=float("nan"),
+                          network=NetworkConfig(x_dim=16, h_dim=128, g_dim=256, hidden=128, depth=4,
+                                                center="standardize"))
     elif name == "tiny":   # seconds; used by the tests
         cfg = TrainConfig(preset=name, kind=kind, objective=objective, dim=2, n_min=5, n_max=40, batch=16,
                           iters=60, eval_every=30, val_sets=8, val_n=40, fm_warmup=0.3, fm_ramp=0.3,
                           network=NetworkConfig(x_dim=2, h_dim=32, g_dim=32, hidden=32, depth=3))
     else:
-        raise ValueError(f"Unknown preset {name!r}; choose from mog2d, mog16d, digits, tiny.")
+        raise ValueError(f"Unknown preset {name!r}; choose from mog2d, mog16d, digits, general, tiny.")
     return cfg
 
 
@@ -100,6 +109,8 @@ def preset(name: str, kind: str) -> TrainConfig:
 def draw_batch(cfg: TrainConfig, rng: np.random.Generator, n_points: int, split: str = "train"):
     if cfg.dataset == "digits":
         X, y = data.digits_batch(cfg.batch, n_points, rng, split=split, k_max=cfg.k_max or 10)
+    elif cfg.dataset == "broad":
+        X, y = broad_batch(cfg.batch, n_points, rng, BroadPrior())
     else:
         X, y = data.mog_batch(cfg.batch, n_points, cfg.dim, cfg.alpha, cfg.sigma, cfg.lam, rng, k_max=cfg.k_max)
         if cfg.min_dim is not None and rng.random() < 0.5:
@@ -120,6 +131,9 @@ def validation_sets(cfg: TrainConfig) -> list[tuple[np.ndarray, np.ndarray]]:
     for _ in range(cfg.val_sets):
         if cfg.dataset == "digits":
             X, y = data.make_digits_task(cfg.val_n, split="test", seed=rng)
+        elif cfg.dataset == "broad":
+            X, y = make_broad(cfg.val_n, seed=rng)
+            X = to_model_space(X, cfg.dim)
         else:
             X, y = data.make_mog(cfg.val_n, dim=cfg.dim, alpha=cfg.alpha, sigma=cfg.sigma, lam=cfg.lam, seed=rng)
         sets.append((X, y))
@@ -332,6 +346,8 @@ def export(cfg: TrainConfig, net: SetNetwork, run_dir: Path, command: str, model
 
 
 def describe_data(cfg: TrainConfig) -> str:
+    if cfg.dataset == "broad":
+        return (BroadPrior().describe() + f" N in [{cfg.n_min}, {cfg.n_max}], a fresh random order per set.")
     if cfg.dataset == "digits":
         return (f"scikit-learn 8x8 digits (64-D, pixel values / 16 in [0, 1]), train split; each set: K <= "
                 f"{cfg.k_max} distinct classes with CRP(alpha={cfg.alpha}) cluster sizes, N in [{cfg.n_min}, "

@@ -1,7 +1,7 @@
 """Shared fixtures.
 
 dev_models_dir (session)
-    The folder of the six models the app serves (gfncp/ncp x mog2d/mog16d/digits). If
+    The folder of the eight models the app serves (gfncp/ncp x mog2d/mog16d/digits/general). If
     `gfncp.list_pretrained()` has them all (the shipped models in assets/models/, or a folder
     GFNCP_MODELS_DIR points at), that folder. Otherwise a temporary folder with the models
     that exist copied in and the missing ones built as tiny placeholders (preset "tiny",
@@ -38,7 +38,8 @@ import pytest
 
 os.environ["GFNCP_PREFETCH"] = "0"
 
-MODEL_NAMES = ("gfncp-mog2d", "ncp-mog2d", "gfncp-mog16d", "ncp-mog16d", "gfncp-digits", "ncp-digits")
+MODEL_NAMES = ("gfncp-mog2d", "ncp-mog2d", "gfncp-mog16d", "ncp-mog16d", "gfncp-digits", "ncp-digits",
+               "gfncp-general", "ncp-general")
 
 
 def _tiny_config(name: str):
@@ -47,7 +48,7 @@ def _tiny_config(name: str):
 
     kind, pair = name.split("-", 1)
     cfg = train.preset("tiny", kind)
-    dim = {"mog2d": 2, "mog16d": 16, "digits": 64}[pair]
+    dim = {"mog2d": 2, "mog16d": 16, "digits": 64, "general": 16}[pair]
     cfg.preset = pair                     # the exported model is named <kind>-<pair>
     cfg.dim = dim
     cfg.network = replace(cfg.network, x_dim=dim)
@@ -55,6 +56,10 @@ def _tiny_config(name: str):
         cfg.dataset = "digits"
         cfg.k_max = 10
         cfg.network = replace(cfg.network, center="mean")
+    if pair == "general":
+        cfg.dataset = "broad"
+        cfg.k_max = 10
+        cfg.network = replace(cfg.network, center="standardize")
     return cfg
 
 

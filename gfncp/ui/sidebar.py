@@ -18,13 +18,15 @@ PAIR_TITLES = {
     "mog2d": "2-D Gaussian mixtures",
     "mog16d": "16-D Gaussian mixtures (other dimensions are padded or projected)",
     "digits": "8x8 digits (64-D pixels)",
+    "general": "real tables, any units (broad prior)",
 }
 OBJECTIVES = {
     "clean": "flow matching + likelihood",
     "paper": "published GFNCP objective (flow matching + contrastive divergence)",
     "nll": "teacher-forced likelihood",
 }
-SOURCES = {"generated": "generated from the CRP prior", "digits": "scikit-learn digits", "upload": "uploaded file"}
+SOURCES = {"generated": "generated from the CRP prior", "digits": "scikit-learn digits", "upload": "uploaded file",
+           "real": "bundled real data set"}
 
 
 def _num(x) -> str:
@@ -152,6 +154,7 @@ def render_sidebar() -> None:
         sb.selectbox("Model pair", options, key="pair_override", format_func=_pair_label,
                      help="Every pair that can take a set of this dimension; the first is the default.")
     pair = current_pair(ds)
+    sb.caption(f"Serving this set: the {routing.why_pair(pair, ds.source)}.")
     available = set(list_pretrained())
     missing = [name for name in routing.pair_names(pair) if name not in available]
     for name in routing.pair_names(pair):
@@ -168,6 +171,9 @@ def render_sidebar() -> None:
         sb.warning(f"Model(s) {', '.join(missing)} not installed: put the checkpoints in "
                    "`assets/models/` (or point `GFNCP_MODELS_DIR` at them). The Data and About "
                    "pages work without them.", icon=":material/warning:")
-    elif ds.dim not in (routing.PAIRS[pair],):
+    elif ds.dim not in (routing.PAIRS[pair],) or pair == routing.GENERAL:
         how = "zero-padded" if ds.dim < routing.PAIRS[pair] else "projected onto its first principal axes"
-        sb.caption(f"The {ds.dim}-D set is {how} to {routing.PAIRS[pair]}-D for these models.")
+        if ds.dim == routing.PAIRS[pair]:
+            how = "kept at its dimension"
+        standardised = "standardised per feature, then " if pair == routing.GENERAL else ""
+        sb.caption(f"The {ds.dim}-D set is {standardised}{how} to {routing.PAIRS[pair]}-D for these models.")

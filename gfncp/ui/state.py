@@ -115,7 +115,7 @@ def models_or_stop(ds: Dataset | None = None):
 def model_input(ds: Dataset | None = None) -> np.ndarray:
     """The current set mapped into the serving pair's input space (N, model dim)."""
     ds = ds or get_dataset()
-    return routing.fit_dimension(ds.X, routing.PAIRS[current_pair(ds)])
+    return routing.map_to_pair(ds.X, current_pair(ds))
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
