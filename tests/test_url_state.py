@@ -45,6 +45,13 @@ def test_upload_is_kept_on_the_server_under_its_hash():
     assert gone is None and "no longer on this server" in notices[0] and "restarts" in notices[0]
 
 
+def test_bundled_real_set_round_trip():
+    ds = sources.real_table_dataset("iris")
+    query, back = _round_trip(ds)
+    assert query == {"data": "real", "name": "iris"}
+    assert back.key == ds.key and back.source == "real" and back.n == 150
+
+
 def test_real_set_slot(monkeypatch):
     monkeypatch.setattr(sources, "REAL_LOADERS", {})
     ds = Dataset("Iris (150 flowers, 4-D)", np.ones((5, 4)), None, "real", {"name": "iris"})

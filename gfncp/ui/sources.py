@@ -76,12 +76,32 @@ def digits_dataset(p: dict) -> Dataset:
     return Dataset(name, X, labels, "digits", params, images=X.copy())
 
 
+def real_table_dataset(name: str) -> Dataset:
+    """A bundled real table (gfncp.real_data) as the app's Dataset, in the table's own units."""
+    from .. import real_data
+    t = real_data.load_real(name)
+    return Dataset(f"{t.title} ({t.X.shape[0]} rows, {t.X.shape[1]} features)", np.array(t.X), np.array(t.labels),
+                   "real", {"name": name})
+
+
 # Bundled real data sets: name -> loader() -> Dataset (source "real", params {"name": name}).
 REAL_LOADERS: dict[str, Callable[[], Dataset]] = {}
 
 
 def register_real(name: str, loader: Callable[[], Dataset]) -> None:
     REAL_LOADERS[name] = loader
+
+
+def _register_bundled() -> None:
+    try:
+        from .. import real_data
+    except ImportError:              # a version without bundled tables
+        return
+    for name in real_data.REAL_SETS:
+        register_real(name, functools.partial(real_table_dataset, name))
+
+
+_register_bundled()
 
 
 def real_dataset(p: dict) -> Dataset:

@@ -131,6 +131,13 @@ PAGE_PARAMS: dict[str, tuple] = {
         Param("ncp", "unc_ncp", "bool", False),
         Param("uview", "unc_proj", "choice", "PCA", choices={"pca": "PCA", "umap": "UMAP"}),
     ),
+    "state_graph": (
+        Param("gmodel", "sg_model", "choice", "GFNCP", choices={"gfncp": "GFNCP", "ncp": "NCP"}),
+        Param("gorder", "sg_order_kind", "choice", "data", choices={k: k for k in ORDER_KINDS}),
+        Param("gseed", "sg_order_seed", "int", 0, lo=0, hi=INT_MAX),
+        Param("gtyped", "sg_order_text", "text", "", pattern=r"[0-9 ,]{0,60}", what="point numbers separated by commas"),
+        Param("gstep", "sg_step", "int", 5, lo=0, hi=5),
+    ),
     "about": (),
 }
 
@@ -232,28 +239,36 @@ NOTICE_KEY = "url_notice"
 APPLIED_KEY = "url_restored"
 
 
-def restore(page: str) -> None:
-    """On the first run of a browser session, rebuild the view the URL describes: the data set
-    (gfncp.ui.state.set_dataset) and the page's settings (session state, before its widgets are
-    drawn). Later runs do nothing. Anything unusable leaves a one-line notice (show_notice)."""
+PUBLISHED_KEY = "url_published"
+
+
+def _query_now() -> dict:
+    import streamlit as st
+    return {k: st.query_params.get(k) for k in st.query_params.keys()}
+
+
+def restore(page: str) -> bool:
+    """Rebuild the view the URL describes when it is not the one this session wrote itself (a
+    link opened, a reload, a preset link): the data set (gfncp.ui.state.set_dataset) and the
+    page's settings (session state, before its widgets are drawn). Anything unusable leaves a
+    one-line notice (show_notice). Returns whether it rebuilt a view."""
     import streamlit as st
 
-    from .state import set_dataset
+    from .state import get_dataset, set_dataset
 
-    if st.session_state.get(APPLIED_KEY):
-        return
-    st.session_state[APPLIED_KEY] = True
-    query = {k: st.query_params.get(k) for k in st.query_params.keys()}
-    if not query:
-        return
+    query = _query_now()
+    if not query or query == st.session_state.get(PUBLISHED_KEY) or query == st.session_state.get(APPLIED_KEY):
+        return False
+    st.session_state[APPLIED_KEY] = query
     ds, notices = decode_dataset(query)
-    if ds is not None:
+    if ds is not None and ds.key != get_dataset().key:
         set_dataset(ds)
     values, more = decode_page(page, query)
     st.session_state.update(values)
     st.session_state["url_restored_values"] = values
     if notices or more:
         st.session_state[NOTICE_KEY] = notice_line(notices + more)
+    return True
 
 
 def show_notice() -> None:
@@ -277,8 +292,8 @@ def publish(page: str) -> None:
     import streamlit as st
 
     want = current_query(page)
-    have = {k: st.query_params.get(k) for k in st.query_params.keys()}
-    if have != want:
+    st.session_state[PUBLISHED_KEY] = want
+    if _query_now() != want:
         st.query_params.from_dict(want)
 
 
@@ -297,3 +312,21 @@ def share_link(page_path: str, query: dict) -> str:
     if not path.startswith("/"):
         path = "/" + path
     return origin + path + ("?" + urlencode(query) if query else "")
+
+
+def share_box(page: str, page_path: str) -> None:
+    """'Copy link' in the sidebar: the link to the current view (st.code has a copy button), and
+    what an upload's link can and cannot do."""
+    import streamlit as st
+
+    from .state import get_dataset
+
+    link = share_link(page_path, current_query(page))
+    sb = st.sidebar
+    sb.markdown("#### Share this view")
+    with sb.popover("Copy link", icon=":material/link:", width="stretch"):
+        st.caption("This link opens this page with this data set and these settings (copy button on the right):")
+        st.code(link, language=None, wrap_lines=True)
+        if get_dataset().source == "upload":
+            st.caption("Your uploaded set is kept on this server under its content hash: the link works for "
+                       "reloads and for others using this server, until the server restarts.")
