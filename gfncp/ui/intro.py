@@ -76,7 +76,7 @@ def show_intro(pages: dict, opened_with_link: bool) -> None:
     """The introduction box, once per browser session (not when the session began with a link)."""
     import streamlit as st
 
-    from ..figures.data_views import state_tree_diagram
+    from ..figures.intro_picture import three_point_svg
 
     if st.session_state.get(SEEN_KEY):
         return
@@ -91,8 +91,7 @@ def show_intro(pages: dict, opened_with_link: bool) -> None:
             tour(pages, "intro")
             st.button("Got it: hide this", key="intro_dismiss", on_click=_dismiss, icon=":material/check:")
         with picture:
-            st.plotly_chart(state_tree_diagram(height=300), config={"displaylogo": False, "displayModeBar": False},
-                            key="intro_tree")
+            st.image(three_point_svg())
             st.caption("Three points a, b, c: two orders pass through different partial clusterings to the same "
                        "clustering {a b}{c}. With balanced flows both give it the same probability. The About page "
                        "explains more; docs/method.md in the repository has the mathematics.")
