@@ -63,7 +63,7 @@ def test_real_set_slot(monkeypatch):
 
 
 @pytest.mark.parametrize("query, expect", [
-    ({"data": "generated", "n": "abc"}, "n=abc (allowed: a whole number from 5 to 1000); using 100"),
+    ({"data": "generated", "n": "abc"}, "n=abc (allowed: a whole number from 2 to 1000); using 100"),
     ({"data": "generated", "n": "60", "sigma": "0"}, "sigma=0 (allowed: a number from 0.05 to 10); using 1"),
     ({"data": "generated", "alpha": "50"}, "alpha=50 (allowed: a number from 0.05 to 10); using 0.7"),
     ({"data": "generated", "seed": "1.5"}, "seed=1.5 (allowed: a whole number from 0 to 2147483647)"),

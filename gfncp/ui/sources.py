@@ -140,7 +140,7 @@ def upload_dataset(p: dict) -> Dataset:
 D = DEFAULT_MOG
 SOURCES: dict[str, Source] = {s.name: s for s in (
     Source("generated", "generated mixture", (
-        Param("n", "n_points", "int", D["n_points"], lo=5, hi=1000),
+        Param("n", "n_points", "int", D["n_points"], lo=2, hi=1000),
         Param("dim", "dim", "int", D["dim"], lo=2, hi=64),
         Param("alpha", "alpha", "float", D["alpha"], lo=0.05, hi=10.0),
         Param("sigma", "sigma", "float", D["sigma"], lo=0.05, hi=10.0),
