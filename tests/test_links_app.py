@@ -37,8 +37,8 @@ def test_link_rebuilds_data_page_and_step(app_frame_test):
     assert any(c.value.startswith("**Step 10 of 60:") for c in at.caption)
     assert not any(m.value.startswith("#### New here?") for m in at.markdown)   # a link goes straight to its view
     assert dict(at.query_params)["step"] == "10" and dict(at.query_params)["seed"] == "1234"
-    code = [c.value for c in at.sidebar.code]
-    assert code and "/step_through?" in code[0] and "step=10" in code[0] and "seed=1234" in code[0]
+    share = [h.proto.body for h in at.get("html") if "gfncp-link" in h.proto.body]
+    assert share and "/step_through?" in share[0] and "step=10" in share[0] and "seed=1234" in share[0]
     at.button(key="st_forward").click().run()
     assert dict(at.query_params)["step"] == "11"
 

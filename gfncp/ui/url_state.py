@@ -314,9 +314,40 @@ def share_link(page_path: str, query: dict) -> str:
     return origin + path + ("?" + urlencode(query) if query else "")
 
 
+SHARE_HTML = """
+<div style="display:flex;gap:6px;align-items:center">
+  <input class="gfncp-link" data-testid="gfncp-share-link" readonly value="{link}"
+         style="flex:1;min-width:0;font-size:12px;padding:4px 6px;border:1px solid #ccd;border-radius:4px;background:#fafbfd">
+  <button type="button" class="gfncp-copy" style="font-size:12px;padding:4px 8px;border:1px solid #99a;border-radius:4px;background:#fff;cursor:pointer">Copy</button>
+</div>
+<script>
+  // The address bar always holds the current view (url_state.publish, also on every step of Step
+  // through): the box shows it and Copy copies it, between full runs too. Installed once per page.
+  if (!window.__gfncpShare) {{
+    const sync = () => document.querySelectorAll('input.gfncp-link').forEach(i => {{
+      if (document.activeElement !== i) i.value = window.location.href; }});
+    window.__gfncpShare = setInterval(sync, 300);
+    document.addEventListener('click', (event) => {{
+      const button = event.target.closest && event.target.closest('button.gfncp-copy');
+      if (!button) return;
+      const input = button.parentNode.querySelector('input.gfncp-link');
+      input.value = window.location.href;
+      input.select();
+      const done = () => {{ button.textContent = 'Copied'; }};
+      if (navigator.clipboard && window.isSecureContext) {{
+        navigator.clipboard.writeText(input.value).then(done, () => {{ document.execCommand('copy'); done(); }});
+      }} else {{ document.execCommand('copy'); done(); }}
+    }}, true);
+  }}
+</script>
+"""
+
+
 def share_box(page: str, page_path: str) -> None:
-    """'Copy link' in the sidebar: the link to the current view (st.code has a copy button), and
-    what an upload's link can and cannot do."""
+    """'Copy link' in the sidebar: the link to the current view (the address bar, kept current in
+    the box by a small script; its button copies it), and what an upload's link can and cannot do."""
+    import html
+
     import streamlit as st
 
     from .state import get_dataset
@@ -325,8 +356,8 @@ def share_box(page: str, page_path: str) -> None:
     sb = st.sidebar
     sb.markdown("#### Share this view")
     with sb.popover("Copy link", icon=":material/link:", width="stretch"):
-        st.caption("This link opens this page with this data set and these settings (copy button on the right):")
-        st.code(link, language=None, wrap_lines=True)
+        st.caption("This link opens this page with this data set and these settings:")
+        st.html(SHARE_HTML.format(link=html.escape(link, quote=True)), unsafe_allow_javascript=True)
         if get_dataset().source == "upload":
             st.caption("Your uploaded set is kept on this server under its content hash: the link works for "
                        "reloads and for others using this server, until the server restarts.")
