@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .data import _crp_rows_k
+from .data.synthetic import _crp_rows_k
 from .partitions import canonical_labels
 from .standardize import robust_standardize_np
 
@@ -38,16 +38,17 @@ class BroadPrior:
 
     model_dim: int = 16                      # features the network reads (zero-padded)
     dims: tuple[int, int] = (2, 24)          # d uniform on [lo, hi]; d > model_dim is projected
-    alpha: tuple[float, float] = (0.15, 2.0)  # CRP concentration, log-uniform
+    alpha: tuple[float, float] = (0.2, 2.0)  # CRP concentration, log-uniform
     k_max: int = 10
     rebalance_share: float = 0.5             # share of sets whose cluster sizes are re-drawn
     rebalance_conc: tuple[float, float] = (0.5, 20.0)  # Dirichlet concentration, log-uniform
-    separation: tuple[float, float] = (1.0, 16.0)       # pairwise centre distance D, log-uniform
+    separation: tuple[float, float] = (2.0, 16.0)       # pairwise centre distance D, log-uniform
+    min_informative: float = 0.34            # centres differ in m ~ U{ceil(this * d)..d} directions
     scale_spread: float = 0.5                # per-cluster log-scale ~ N(0, tau^2), tau ~ U[0, this]
-    max_axis_ratio: float = 10.0             # axis ratio r log-uniform on [1, this]
+    max_axis_ratio: float = 6.0              # axis ratio r log-uniform on [1, this]
     shared_rotation_share: float = 0.5       # sets whose clusters share one rotation
-    student_t_share: float = 0.2             # clusters with Student-t tails (df U[2.5, 8])
-    skew_share: float = 0.15                 # clusters with skewed coordinates
+    student_t_share: float = 0.15            # clusters with Student-t tails (df U[2.5, 8])
+    skew_share: float = 0.1                  # clusters with skewed coordinates
     outlier_sets_share: float = 0.3          # sets with a few outliers (up to 3 % of points)
     rounded_sets_share: float = 0.15         # sets with some coarsely rounded features
 
@@ -117,7 +118,7 @@ def draw_set(rng: np.random.Generator, prior: BroadPrior, n_points: int,
         labels = canonical_labels(_rebalance(labels, rng, _log_uniform(rng, prior.rebalance_conc)))
     k = int(labels.max()) + 1
     # Centres: differences only in m informative directions, typical pairwise distance D.
-    m = int(rng.integers(1, d + 1))
+    m = int(rng.integers(max(1, int(np.ceil(prior.min_informative * d))), d + 1))
     D = _log_uniform(rng, prior.separation)
     centres = np.zeros((k, d))
     centres[:, :m] = rng.normal(0.0, D / np.sqrt(2 * m), size=(k, m))

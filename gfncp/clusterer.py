@@ -21,6 +21,7 @@ from .inference import Beam, Greedy, Sample, run_policy
 from .network import SetNetwork
 from .partitions import canonical_labels, distinct_partitions
 from .teacher import teacher_forced
+from .trace import Trace, trace_from_run
 
 
 @dataclass
@@ -40,53 +41,6 @@ class DistinctSamples:
     labels: np.ndarray      # (M, N)
     counts: np.ndarray      # (M,) how many of the S samples were this clustering
     log_prob: np.ndarray    # (M,) log q of the clustering under the model
-
-
-@dataclass
-class Trace:
-    """Per-step record of one sequential pass, for the step-through animation.
-
-    Step n assigns point `order[n]` (a row of X). options at step n: existing clusters
-    0..K_n-1 (numbered by creation) and "new" = K_n.
-    """
-
-    kind: str
-    order: np.ndarray            # (N,) row index assigned at each step
-    choice: np.ndarray           # (N,) cluster chosen at each step (creation numbering)
-    probs: list                  # N arrays (K_n + 1,): policy probabilities (step 0: [1.0])
-    log_flows: list              # N arrays (K_n + 1,): log-flow (-E) or logit of each option
-    log_flow_in: np.ndarray      # (N,) log-flow of the state before step n (root for n <= 1)
-    log_q: np.ndarray            # (N,) log q of the partial clustering after step n
-    log_root: float
-
-    @property
-    def n_steps(self) -> int:
-        return len(self.order)
-
-    def labels_at(self, n: int) -> np.ndarray:
-        """(N,) cluster of every row of X after step n (-1 = not yet assigned)."""
-        out = np.full(len(self.order), -1, dtype=np.int64)
-        out[self.order[: n + 1]] = self.choice[: n + 1]
-        return out
-
-    def sizes_at(self, n: int) -> np.ndarray:
-        return np.bincount(self.choice[: n + 1])
-
-    @property
-    def labels(self) -> np.ndarray:
-        """Final labels in X's row order, canonical."""
-        return canonical_labels(self.labels_at(self.n_steps - 1))
-
-    def to_rows(self) -> list[dict]:
-        """One flat record per step (export as JSON or CSV)."""
-        rows = []
-        for n in range(self.n_steps):
-            rows.append({"step": n, "point": int(self.order[n]), "n_options": len(self.probs[n]),
-                         "options": ["cluster %d" % k for k in range(len(self.probs[n]) - 1)] + ["new"],
-                         "probabilities": [float(p) for p in self.probs[n]],
-                         "log_flows": [float(v) for v in self.log_flows[n]],
-                         "choice": int(self.choice[n]), "log_q": float(self.log_q[n])})
-        return rows
 
 
 class Clusterer:
@@ -116,7 +70,7 @@ class Clusterer:
             raise ValueError("Found array with 0 points; at least 1 is required.")
         if X.shape[1] != self.dim:
             raise ValueError(f"X has {X.shape[1]} features, but {self.name or self.kind} expects {self.dim}. "
-                             "Map the data to the model's dimension first (gfncp.data.fit_dimension).")
+                             "Map the data to the model's dimension first (gfncp.routing.fit_dimension).")
         if not np.isfinite(X).all():
             raise ValueError("Input X contains NaN or infinity.")
         return torch.as_tensor(X, dtype=torch.float32)
@@ -218,11 +172,4 @@ class Clusterer:
         else:
             raise ValueError(f"mode must be 'greedy' or 'sample', got {mode!r}.")
         res = run_policy(self.net, Xt[order], selector, record=True)
-        log_root = float(res.log_root[0])
-        choice = res.labels[0].numpy()
-        probs = [np.ones(1)] + [s.probs.astype(np.float64) for s in res.steps]
-        log_flows = [np.array([log_root])] + [s.log_flows.astype(np.float64) for s in res.steps]
-        chosen_flow = np.array([lf[c] for lf, c in zip(log_flows, choice)])
-        log_flow_in = np.concatenate([[log_root, log_root], chosen_flow[1:-1]])[: len(order)]
-        step_logp = np.array([np.log(p[c]) for p, c in zip(probs, choice)])
-        return Trace(self.kind, order, choice, probs, log_flows, log_flow_in, np.cumsum(step_logp), log_root)
+        return trace_from_run(self.kind, order, res.labels[0].numpy(), res)

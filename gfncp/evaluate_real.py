@@ -1,6 +1,8 @@
 """Real tables: every method side by side in one run, through the public default path.
 
-    python -m gfncp.evaluate_real [--quick] [--samples 100] [--out assets/results]
+    python -m gfncp.evaluate_real [--quick] [--samples 100]
+
+(also run at the end of `python -m gfncp.evaluate`)
 
 Sets: the bundled real tables (gfncp.real_data: iris, wine, breast cancer, penguins) and
 held-out digits tasks (test split). Methods:
@@ -15,7 +17,8 @@ classes one-to-one (Hungarian; points of unmatched clusters count as wrong).
 
 Also `textbook`: what the general pair gives up against the textbook 2-D pair on the
 textbook's own sets (100 sets of N=100 from make_mog, greedy NMI).
-Writes real_data.json and real_data.md.
+Writes assets/results/real_data.json and docs/results-real-data.md (the table and what it
+says); `--quick` runs a miniature version into a temporary folder unless --out is given.
 """
 from __future__ import annotations
 
@@ -28,12 +31,15 @@ import numpy as np
 
 from . import data, references, routing
 from .metrics import ari, nmi
-from .posterior import match_to_reference, point_uncertainty
+from .matching import match_to_reference
+from .posterior import point_uncertainty
 from .real_data import REAL_SETS, load_real
 from .runtime import configure_torch
 from .sklearn_api import GFNCPClustering
 
-RESULTS_DIR = Path(__file__).resolve().parent.parent / "assets" / "results"
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS_DIR = ROOT / "assets" / "results"
+DOCS_PAGE = ROOT / "docs" / "results-real-data.md"
 DIGITS_TASKS = ((150, 3, 11), (200, 5, 12), (300, 4, 13))     # (N, classes, seed), test split
 
 
@@ -153,14 +159,21 @@ def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m gfncp.evaluate_real", description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true")
     p.add_argument("--samples", type=int, default=100)
-    p.add_argument("--out", default=str(RESULTS_DIR))
+    p.add_argument("--out", default=None, help="folder for real_data.json and real_data.md "
+                   "(default: assets/results/ and docs/results-real-data.md; with --quick a temporary folder)")
     a = p.parse_args(argv)
     result = run(a.quick, a.samples)
-    out = Path(a.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "real_data.json").write_text(json.dumps(result, indent=1) + "\n")
-    (out / "real_data.md").write_text(to_markdown(result))
+    if a.out is None and a.quick:
+        import tempfile
+        a.out = tempfile.mkdtemp(prefix="gfncp-real-")
+    json_path = Path(a.out) / "real_data.json" if a.out else RESULTS_DIR / "real_data.json"
+    md_path = Path(a.out) / "real_data.md" if a.out else DOCS_PAGE
+    for path in (json_path, md_path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(json.dumps(result, indent=1) + "\n")
+    md_path.write_text(to_markdown(result))
     print(to_markdown(result))
+    print(f"wrote {json_path} and {md_path}")
 
 
 if __name__ == "__main__":

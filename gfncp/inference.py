@@ -1,4 +1,4 @@
-"""The one sequential inference loop (METHOD §4, §7.4).
+"""The one sequential inference loop (docs/method.md §Inference).
 
 Greedy decoding, ancestral sampling, beam search, teacher forcing along a given labelling
 and the animation trace are all the same loop: chains assign points 0..N-1 one by one;
@@ -90,7 +90,7 @@ class Forced(Selector):
 
 
 class Beam(Selector):
-    """Keep the `width` highest-scoring partial clusterings (METHOD §4.3, without the cap)."""
+    """Keep the `width` highest-scoring partial clusterings (docs/method.md §Inference; without the cap)."""
 
     def __init__(self, width: int = 5):
         self.width = width

@@ -8,9 +8,10 @@ Pure statistics on what the models return under R random orders (no Streamlit, n
 - `agreement_stats(label_sets, truth)`: how much the clusterings a model outputs under
   different orders agree (distinct clusterings, mean pairwise ARI, NMI to the truth).
 - `match_labels(reference, labels)` / `differences(reference, labels)`: optimal one-to-one
-  matching of clusters (Hungarian on the contingency table), the points that differ.
+  matching of clusters (matching.py), the points that differ.
 - `flow_gap(log_q, log_reward, log_root)`: |log q - (log R - log F(root))| per order, the
-  flow-consistency gap of a GFNCP (zero for perfectly matched flows, METHOD §2.4).
+  flow-consistency gap of a GFNCP (zero for perfectly matched flows; docs/method.md §Flows
+  and order invariance).
 - `run_task(model, task, X, orders, labels)`: the model calls the page makes, one task at
   a time (so the page can cache each and show progress between them).
 """
@@ -20,6 +21,7 @@ import math
 
 import numpy as np
 
+from .matching import match_to_reference
 from .metrics import ari, nmi
 from .partitions import canonical_labels, distinct_partitions
 
@@ -214,32 +216,10 @@ def agreement_stats(label_sets, truth=None) -> dict:
 # -- matching two clusterings ------------------------------------------------------------
 
 def match_labels(reference, labels) -> np.ndarray:
-    """Relabel `labels` so that its clusters carry the ids of the reference clusters they
-    overlap most, under an optimal one-to-one matching (Hungarian algorithm on the
-    contingency table, maximising the number of points in matched pairs). Clusters left
-    unmatched (or matched with zero overlap) get fresh ids max(reference)+1, +2, ...
-    in order of first appearance. Returns (N,) int64 in the reference's id space."""
-    from scipy.optimize import linear_sum_assignment
-
-    ref = np.asarray(reference, dtype=np.int64)
-    lab = canonical_labels(labels)
-    if ref.shape != lab.shape or ref.ndim != 1:
-        raise ValueError(f"reference and labels must have the same shape (N,), got {ref.shape} and {lab.shape}.")
-    if np.any(ref < 0):
-        raise ValueError("reference labels must be non-negative.")
-    kr, kl = int(ref.max()) + 1, int(lab.max()) + 1
-    table = np.bincount(ref * kl + lab, minlength=kr * kl).reshape(kr, kl)
-    rows, cols = linear_sum_assignment(table, maximize=True)
-    mapping = np.full(kl, -1, dtype=np.int64)
-    for r, c in zip(rows, cols):
-        if table[r, c] > 0:
-            mapping[c] = r
-    nxt = kr
-    for c in range(kl):                      # canonical: clusters in order of first appearance
-        if mapping[c] < 0:
-            mapping[c] = nxt
-            nxt += 1
-    return mapping[lab]
+    """`labels` (N,) in the id space of `reference` (N,): matched clusters take their
+    partner's id, unmatched ones fresh ids max(reference)+1, +2, ... in order of first
+    appearance (matching.match_to_reference)."""
+    return match_to_reference(labels, reference, fresh_unmatched=True)
 
 
 def differences(reference, labels) -> np.ndarray:
@@ -293,14 +273,3 @@ def run_task(model, task: str, X, orders, labels=None) -> dict:
             return model.flow_terms(X, labels, orders)
         return {"log_q": model.log_prob_orders(X, labels, orders)}
     raise ValueError(f"task must be 'greedy' or 'fixed', got {task!r}.")
-
-
-def project_2d(X) -> tuple[np.ndarray, tuple[str, str]]:
-    """Points to show in a 2-D scatter: X itself when d <= 2 (padded), else the first two
-    principal components (signs fixed, so the picture does not depend on the order)."""
-    from .routing import fit_dimension
-
-    X = np.asarray(X, dtype=np.float64)
-    if X.shape[1] <= 2:
-        return fit_dimension(X, 2), ("x₁", "x₂" if X.shape[1] == 2 else "")
-    return fit_dimension(X, 2), ("PC 1", "PC 2")

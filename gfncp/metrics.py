@@ -2,7 +2,7 @@
 
 - `nmi`, `ari`: agreement of two clusterings of the same points (the values of
   scikit-learn's `normalized_mutual_info_score` with its default arithmetic normalisation,
-  and `adjusted_rand_score`, as used in METHOD.md section 5.1), computed from a
+  and `adjusted_rand_score`, as docs/method.md §Evaluation uses them), computed from a
   `contingency` table without scikit-learn's per-call overhead (~3 ms: it dominated
   the order-invariance page's statistics).
 - `coassignment`: P(point i and point j share a cluster) under a (weighted) set of

@@ -1,4 +1,4 @@
-"""The set network shared by NCP and GFNCP (METHOD §2).
+"""The set network shared by NCP and GFNCP (docs/method.md §The set network).
 
 Both models score the option "put point n in cluster k" (k = 0..K_n, K_n = "new cluster")
 from two set-level summaries of the partial clustering that would result:
@@ -31,7 +31,7 @@ class NetworkConfig:
     hidden: int = 128         # hidden width of every MLP
     depth: int = 4            # Linear layers per MLP
     activation: str = "prelu"  # "prelu" (NCP) or "relu" (published GFNCP)
-    skip_head: bool = True    # add a linear term w_G.G + w_U.U to the head (EXPERIMENTS.md)
+    skip_head: bool = True    # add a linear term w_G.G + w_U.U to the head (docs/experiments.md §Early experiments)
     center: str = "median"    # per-set centring of the input: "median", "mean", "none", or
                               # "standardize": per feature, median and robust spread, so the
                               # answer does not depend on units (gfncp.standardize)

@@ -11,6 +11,10 @@ from typing import Iterator
 
 import numpy as np
 
+# The largest N whose partitions are enumerated (exact posterior, a model's exact q): Bell(9) =
+# 21147 partitions; Bell(10) = 115975 would be slow and large.
+MAX_EXACT_N = 9
+
 
 def canonical_labels(labels) -> np.ndarray:
     """Relabel clusters in order of first appearance.

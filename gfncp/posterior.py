@@ -1,37 +1,37 @@
 """Posterior summaries of sampled clusterings: pure numpy functions of label samples.
 
+No model runs here: the samples come in as arrays; exports are in exports.py.
+
 Given S sampled partitions of N points (labels (S, N), e.g. `Clusterer.sample(...)` or a
 Gibbs run), with optional non-negative weights (uniform for ancestral samples):
 
 - `coassignment`: P(i and j in the same cluster) (from `gfncp.metrics`).
 - `reference_clustering`: the most probable sampled clustering (most frequent; ties broken
   by the highest log q), the clustering the per-point statistics are expressed against.
-- `match_to_reference`: every sample's clusters matched one-to-one to the reference
-  clusters by maximum overlap (Hungarian algorithm on the contingency table); a sample
-  cluster that is left without a partner (or shares no point with it) is "unmatched".
+- `match_to_reference` (matching.py): every sample's clusters matched one-to-one to the
+  reference clusters by maximum overlap; a sample cluster left without a partner (or
+  sharing no point with it) is "unmatched".
 - `point_uncertainty`: per point, the distribution over reference clusters (+ unmatched)
   across samples; its entropy (nats) and the probability of the most likely option; and
   the cluster-mate confidence (mean co-assignment with the other points of the point's
   reference cluster; for a reference singleton, the probability of being alone).
 - `k_posterior`: P(K = k) from the samples.
 - `top_clusterings`: distinct sampled clusterings, their empirical frequency and q.
-- `model_partition_distribution`: for N <= 9, a model's exact q over all Bell(N)
-  partitions, from Bell(N - 1) batched teacher-forced rows.
+- `aligned_probabilities` / `total_variations`: compare exact distributions over all
+  partitions of a tiny set (a model's: model_distribution.py; the posterior's: references.py).
 - `summarize`: all of the above at once, as a `PosteriorSummary`.
 """
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
+from .matching import match_to_reference
 from .metrics import PartitionDistribution, coassignment, nmi, total_variation
-from .partitions import all_partitions, canonical_labels, distinct_partitions
+from .partitions import canonical_labels, distinct_partitions
 
 __all__ = [
-    "MAX_EXACT_N",
     "coassignment",
     "reference_clustering",
     "match_to_reference",
@@ -44,15 +44,10 @@ __all__ = [
     "summarize",
     "reference_order",
     "coassignment_agreement",
-    "model_partition_distribution",
     "aligned_probabilities",
     "total_variations",
-    "per_point_csv",
-    "matrix_csv",
     "clustering_table",
 ]
-
-MAX_EXACT_N = 9  # Bell(9) = 21147 partitions
 
 
 def _samples(labels) -> np.ndarray:
@@ -94,40 +89,6 @@ def reference_clustering(labels, log_prob=None, weights=None) -> np.ndarray:
     # lexsort: last key primary -> mass (desc), then log q (desc), then first appearance
     best = np.lexsort((first, -tie, -np.round(mass, 12)))[0]
     return uniq[best].copy()
-
-
-def match_to_reference(labels, reference, fresh_unmatched: bool = False) -> np.ndarray:
-    """Relabel every sample in terms of the reference clusters.
-
-    labels (S, N), reference (N,) with K reference clusters -> (S, N) ints in 0..K, where
-    K means "unmatched". Sample clusters are paired one-to-one with reference clusters so
-    that the total overlap (number of shared points) is maximal (Hungarian algorithm on
-    the contingency table); a pair that shares no point counts as unmatched.
-    Invariant to permutations of the sample's cluster ids.
-
-    fresh_unmatched: give each unmatched sample cluster its own id K, K+1, ... (in order of
-    first appearance) instead of the common K, e.g. to colour clusterings consistently.
-    """
-    z = _samples(labels)
-    ref = canonical_labels(np.asarray(reference).reshape(-1))
-    S, N = z.shape
-    if ref.shape != (N,):
-        raise ValueError(f"reference must have shape ({N},), got {ref.shape}")
-    K = int(ref.max()) + 1
-    out = np.full((S, N), K, dtype=np.int64)
-    for s in range(S):
-        ids, first, zs = np.unique(z[s], return_index=True, return_inverse=True)
-        ks = len(ids)
-        table = np.bincount(zs * K + ref, minlength=ks * K).reshape(ks, K)
-        rows, cols = linear_sum_assignment(table, maximize=True)
-        keep = table[rows, cols] > 0
-        mapping = np.full(ks, K, dtype=np.int64)
-        mapping[rows[keep]] = cols[keep]
-        if fresh_unmatched:
-            lone = np.flatnonzero(mapping == K)
-            mapping[lone[np.argsort(first[lone], kind="stable")]] = K + np.arange(len(lone))
-        out[s] = mapping[zs]
-    return out
 
 
 # ---------------------------------------------------------------------------------------
@@ -310,52 +271,8 @@ def coassignment_agreement(A: np.ndarray, B: np.ndarray) -> dict:
 
 
 # ---------------------------------------------------------------------------------------
-# Exact model distributions for tiny sets
+# Exact distributions of tiny sets (model_distribution.py, references.exact_posterior)
 # ---------------------------------------------------------------------------------------
-
-def model_partition_distribution(model, X, batch_size: int = 1024) -> PartitionDistribution:
-    """A model's q(c | X) over all Bell(N) partitions of X (N <= 9), points in row order.
-
-    The policy's choice at step n depends only on the labels of the points before n, so one
-    teacher-forced row per partition of the first N - 1 points (Bell(N - 1) rows, the last
-    point opening a new cluster) gives log q of the prefix and the probability of every
-    option for the last point: log q of all its children at once, Bell(N) in total.
-
-    The returned log-probabilities are q itself (not renormalised), sorted most probable
-    first, so `probs.sum()` is 1 up to floating-point error for a proper sequential policy.
-    """
-    import torch
-
-    from .teacher import teacher_forced
-
-    Xt = model.points_tensor(X)
-    N = len(Xt)
-    if N > MAX_EXACT_N:
-        raise ValueError(f"model_partition_distribution enumerates all partitions; N <= {MAX_EXACT_N}, got {N}")
-    if N == 1:
-        return PartitionDistribution(labels=np.zeros((1, 1), dtype=np.int64), log_probs=np.zeros(1))
-    prefixes = all_partitions(N - 1)                               # (Bell(N-1), N-1)
-    k_prev = prefixes.max(axis=1) + 1                              # clusters among the first N-1 points
-    rows = np.hstack([prefixes, k_prev[:, None]])                  # last point opens a new cluster
-    base = np.empty(len(rows))
-    last = np.full((len(rows), N + 1), -np.inf)                    # log p(option k) for the last point
-    # Batches of equal K: the pass costs O(K) per row, with K the batch's largest cluster id.
-    by_k = np.argsort(k_prev, kind="stable")
-    with torch.inference_mode():
-        for start in range(0, len(rows), batch_size):
-            idx = by_k[start:start + batch_size]
-            lab = torch.as_tensor(rows[idx])
-            tf = teacher_forced(model.net, Xt[None].expand(len(idx), N, Xt.shape[1]), lab)
-            base[idx] = tf.log_p_chosen[:, :N - 1].sum(-1).double().numpy()
-            lp = tf.log_probs[:, N - 1].double().numpy()             # (B, K_batch + 1)
-            last[idx, :lp.shape[1]] = lp
-    parent = np.repeat(np.arange(len(rows)), k_prev + 1)
-    option = np.concatenate([np.arange(k + 1) for k in k_prev])
-    labels = np.hstack([prefixes[parent], option[:, None]])
-    log_q = base[parent] + last[parent, option]
-    order = np.argsort(-log_q, kind="stable")
-    return PartitionDistribution(labels=labels[order], log_probs=log_q[order])
-
 
 def aligned_probabilities(distributions: dict, k: int = 10, by: str | None = None):
     """The k most probable partitions of one distribution (`by`, default the first) and every
@@ -382,30 +299,8 @@ def total_variations(reference: PartitionDistribution, others: dict) -> dict:
 
 
 # ---------------------------------------------------------------------------------------
-# Tables and exports
+# Tables
 # ---------------------------------------------------------------------------------------
-
-def per_point_csv(points: PointUncertainty) -> bytes:
-    """CSV: index, most probable reference cluster (-1 = unmatched), its probability,
-    entropy (nats), cluster-mate confidence, reference cluster."""
-    most = np.where(points.most_probable == points.unmatched, -1, points.most_probable)
-    buf = io.StringIO()
-    buf.write("index,most_probable_cluster,probability,entropy_nats,cluster_mate_confidence,reference_cluster\n")
-    for i in range(len(most)):
-        buf.write(f"{i},{most[i]},{points.probability[i]:.6g},{points.entropy[i]:.6g},"
-                  f"{points.mate_confidence[i]:.6g},{points.reference[i]}\n")
-    return buf.getvalue().encode()
-
-
-def matrix_csv(C: np.ndarray) -> bytes:
-    """A square matrix as CSV with a header row and an index column (point indices)."""
-    C = np.asarray(C, dtype=float)
-    buf = io.StringIO()
-    buf.write("index," + ",".join(str(j) for j in range(C.shape[1])) + "\n")
-    for i, row in enumerate(C):
-        buf.write(f"{i}," + ",".join(f"{v:.4g}" for v in row) + "\n")
-    return buf.getvalue().encode()
-
 
 def clustering_table(clusterings: dict, target=None, seconds: dict | None = None) -> list[dict]:
     """Rows (method, K, NMI to target, seconds) for clusterings name -> labels (N,)."""

@@ -1,6 +1,6 @@
 """Reference clusterings that GFNCP/NCP are compared against.
 
-The model (the generative model of METHOD.md section 1, in any dimension d):
+The model (docs/method.md §The generative model, in any dimension d; defaults: prior.TEXTBOOK):
 
     c ~ CRP(alpha)                               partition of the N points
     mu_k ~ N(mu0, lam^2 I_d)                     one centre per cluster
@@ -41,7 +41,8 @@ import numpy as np
 from scipy.special import gammaln
 
 from gfncp.metrics import PartitionDistribution
-from gfncp.partitions import all_partitions, canonical_labels
+from gfncp.partitions import MAX_EXACT_N, all_partitions, canonical_labels
+from gfncp.prior import TEXTBOOK
 
 __all__ = [
     "MAX_EXACT_N",
@@ -58,7 +59,6 @@ __all__ = [
     "BASELINES",
 ]
 
-MAX_EXACT_N = 9  # Bell(9) = 21147 partitions; Bell(10) = 115975 would be slow and large.
 
 _LOG_2PI = float(np.log(2.0 * np.pi))
 
@@ -81,7 +81,7 @@ def _check_params(alpha: float, sigma: float, lam: float) -> None:
         raise ValueError(f"alpha, sigma and lam must be positive (got {alpha}, {sigma}, {lam})")
 
 
-def log_crp(labels, alpha: float = 0.7) -> float:
+def log_crp(labels, alpha: float = TEXTBOOK.alpha) -> float:
     """log CRP(c; alpha), the exchangeable partition probability of labels (N,):
 
     K log alpha + sum_k log Gamma(n_k) + log Gamma(alpha) - log Gamma(alpha + N).
@@ -91,7 +91,8 @@ def log_crp(labels, alpha: float = 0.7) -> float:
     return float(len(sizes) * np.log(alpha) + gammaln(sizes).sum() + gammaln(alpha) - gammaln(alpha + N))
 
 
-def log_cluster_marginal(X_cluster, sigma: float = 1.0, lam: float = 10.0, mu0=0.0) -> float:
+def log_cluster_marginal(X_cluster, sigma: float = TEXTBOOK.sigma, lam: float = TEXTBOOK.lam,
+                         mu0=0.0) -> float:
     """log m(X_C): marginal likelihood of the points (n, d) of one cluster, centre integrated out.
 
     Equals the log-density of N(mu0 1, sigma^2 I_n + lam^2 1 1^T) summed over the d
@@ -128,7 +129,8 @@ def _log_joint_from_stats(counts, sums, total_sq, N, d, alpha, s2, l2):
     return log_prior + log_lik
 
 
-def log_joint(X, labels, alpha: float = 0.7, sigma: float = 1.0, lam: float = 10.0, mu0=0.0) -> float:
+def log_joint(X, labels, alpha: float = TEXTBOOK.alpha, sigma: float = TEXTBOOK.sigma,
+              lam: float = TEXTBOOK.lam, mu0=0.0) -> float:
     """log p(c, X) = log CRP(c; alpha) + sum_k log m(X_{C_k}) for one partition.
 
     X: (N, d) points; labels: (N,) cluster ids (any ids; only the partition matters).
@@ -161,8 +163,8 @@ def _partitions_one_hot(n: int) -> tuple[np.ndarray, np.ndarray]:
     return labels, one_hot
 
 
-def exact_posterior(X, alpha: float = 0.7, sigma: float = 1.0, lam: float = 10.0,
-                    mu0=0.0) -> PartitionDistribution:
+def exact_posterior(X, alpha: float = TEXTBOOK.alpha, sigma: float = TEXTBOOK.sigma,
+                    lam: float = TEXTBOOK.lam, mu0=0.0) -> PartitionDistribution:
     """Exact posterior p(c | X) over all Bell(N) partitions of the N <= 9 points X (N, d).
 
     Returns a PartitionDistribution (labels (Bell(N), N), log_probs (Bell(N),)), most
@@ -212,8 +214,8 @@ class GibbsResult:
         return PartitionDistribution.from_samples(self.samples)
 
 
-def gibbs(X, alpha: float = 0.7, sigma: float = 1.0, lam: float = 10.0, n_sweeps: int = 200,
-          burn_in: int = 50, thin: int = 1, seed: int = 0, init=None, mu0=0.0) -> GibbsResult:
+def gibbs(X, alpha: float = TEXTBOOK.alpha, sigma: float = TEXTBOOK.sigma, lam: float = TEXTBOOK.lam,
+          n_sweeps: int = 200, burn_in: int = 50, thin: int = 1, seed: int = 0, init=None, mu0=0.0) -> GibbsResult:
     """Collapsed Gibbs sampling of p(c | X) for X (N, d) (Neal 2000, algorithm 3).
 
     One sweep visits every point in order, removes it from its cluster and re-assigns it
@@ -350,7 +352,7 @@ def kmeans(X, n_clusters: int, seed: int = 0) -> BaselineResult:
     return BaselineResult(canonical_labels(labels), time.perf_counter() - t0, "k-means (true K)")
 
 
-def dpgmm(X, max_components: int = 20, alpha: float = 0.7, seed: int = 0) -> BaselineResult:
+def dpgmm(X, max_components: int = 20, alpha: float = TEXTBOOK.alpha, seed: int = 0) -> BaselineResult:
     """Variational Dirichlet-process Gaussian mixture (scikit-learn BayesianGaussianMixture).
 
     Stick-breaking prior with concentration alpha (weight_concentration_prior), truncated

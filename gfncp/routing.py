@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .projection import pca_project
+
 PAIRS = {"mog2d": 2, "mog16d": 16, "digits": 64, "general": 16}
 GENERAL = "general"
 
@@ -88,12 +90,4 @@ def fit_dimension(X: np.ndarray, dim: int) -> np.ndarray:
         return X
     if d < dim:
         return np.hstack([X, np.zeros((len(X), dim - d))])
-    centred = X - X.mean(axis=0)
-    _, _, vt = np.linalg.svd(centred, full_matrices=False)
-    axes = vt[:dim]
-    signs = np.sign(axes[np.arange(len(axes)), np.abs(axes).argmax(axis=1)])
-    axes = axes * signs[:, None]
-    out = centred @ axes.T
-    if out.shape[1] < dim:               # fewer points than dimensions
-        out = np.hstack([out, np.zeros((len(X), dim - out.shape[1]))])
-    return out
+    return pca_project(X, dim)     # d > dim; fewer points than dim: zero columns

@@ -16,9 +16,9 @@ How the estimate works (`raw_scale`):
    size, and take the square root.
 Trimming the far tail of every cluster (step 2) biases step 3 a little low in very low
 dimensions, so the raw value is divided by a calibration constant c(d): the median raw
-value over seeded `make_mog` sets with sigma = 1 (alpha 0.7, lambda 10, N in 50, 100,
-200, 500, seeds 0-9; `calibration_constant(d)` recomputes it). The table CALIBRATION holds
-those values; other dimensions interpolate linearly in log d, beyond 64 the value at 64.
+value over seeded `make_mog` sets from the textbook prior (prior.TEXTBOOK, sigma = 1; N in
+50, 100, 200, 500, seeds 0-9; `calibration_constant(d)` recomputes it). The table
+CALIBRATION holds those values; other dimensions interpolate linearly in log d, beyond 64 the value at 64.
 
 The estimate is scale-equivariant (estimate_scale(a X) = a estimate_scale(X)) and does not
 depend on the order of the rows (sets above MAX_POINTS are subsampled with a fixed seed
@@ -30,6 +30,8 @@ within 5 %. It fails when clusters overlap so much that the data cannot tell the
 from __future__ import annotations
 
 import numpy as np
+
+from .prior import TEXTBOOK
 
 # c(d): median raw_scale on make_mog sets with sigma = 1 (see module docstring).
 CALIBRATION: dict[int, float] = {
@@ -98,7 +100,7 @@ def calibration_constant(dim: int) -> float:
     Takes a second or two; the CALIBRATION table caches its results."""
     from .data import make_mog
 
-    values = [raw_scale(make_mog(n, dim, alpha=0.7, sigma=1.0, lam=10.0, seed=seed)[0])
+    values = [raw_scale(make_mog(n, dim, **TEXTBOOK.as_dict(), seed=seed)[0])
               for n in CALIBRATION_SIZES for seed in CALIBRATION_SEEDS]
     return float(np.nanmedian(values))
 

@@ -1,4 +1,4 @@
-"""The teacher-forced pass over all N steps at once (METHOD §7.3).
+"""The teacher-forced pass over all N steps at once (docs/method.md §Teacher-forced pass).
 
 Given a batch of sets and their (canonical) labels, compute for every step n the log-flow
 (GFNCP: -E; NCP: logit) of every option k = 0..K_n, in two large batched network calls
@@ -171,7 +171,7 @@ def teacher_forced(net: SetNetwork, X: torch.Tensor, labels: torch.Tensor,
 
 
 def flow_residuals(tf: TeacherForced) -> torch.Tensor:
-    """Clean log-space flow-matching residuals r_n (METHOD §3.2 "Clean"), (B, N), 0 off-steps.
+    """Clean log-space flow-matching residuals r_n (docs/method.md §Clean flow matching), (B, N), 0 off-steps.
 
     r_1 = log F(root) - LSE_k log F(s_1 = k);  r_n = log F(s_{n-1}) - LSE_k log F(s_n = k).
     The edge root -> "point 0 alone" has a single child and is merged into the root.

@@ -17,8 +17,8 @@ import json
 import numpy as np
 import torch
 
-from .clusterer import Trace
 from .inference import Forced, run_policy
+from .trace import Trace, flow_check, trace_from_run
 
 
 # -- input orders -----------------------------------------------------------------------------
@@ -43,15 +43,7 @@ def forced_trace(model, X, trace: Trace) -> Trace:
     order = np.asarray(trace.order, dtype=np.int64)
     labels = torch.as_tensor(np.asarray(trace.choice, dtype=np.int64))[None]
     res = run_policy(model.net, Xt[order], Forced(labels), record=True)
-    log_root = float(res.log_root[0])
-    choice = np.asarray(trace.choice, dtype=np.int64).copy()
-    probs = [np.ones(1)] + [s.probs.astype(np.float64) for s in res.steps]
-    log_flows = [np.array([log_root])] + [s.log_flows.astype(np.float64) for s in res.steps]
-    chosen_flow = np.array([lf[c] for lf, c in zip(log_flows, choice)])
-    log_flow_in = np.concatenate([[log_root, log_root], chosen_flow[1:-1]])[: len(order)]
-    with np.errstate(divide="ignore"):
-        step_logp = np.array([np.log(p[c]) for p, c in zip(probs, choice)])
-    return Trace(model.kind, order.copy(), choice, probs, log_flows, log_flow_in, np.cumsum(step_logp), log_root)
+    return trace_from_run(model.kind, order.copy(), np.asarray(trace.choice, dtype=np.int64).copy(), res)
 
 
 def policy_gap(a: Trace, b: Trace) -> np.ndarray:
@@ -65,21 +57,6 @@ def policy_gap(a: Trace, b: Trace) -> np.ndarray:
 def preferred_options(trace: Trace) -> np.ndarray:
     """(N,) the option with the highest probability at every step (what greedy would pick)."""
     return np.array([int(np.argmax(p)) for p in trace.probs])
-
-
-def flow_check(trace: Trace) -> tuple[np.ndarray, np.ndarray]:
-    """(log flow in, log flow out) per step: log F(s) of the state before step n and
-    log sum_children F(s'). Equal at every step for a flow-consistent GFNCP (METHOD §2.4)."""
-    log_out = np.array([logsumexp(v) for v in trace.log_flows])
-    return np.asarray(trace.log_flow_in, dtype=np.float64), log_out
-
-
-def logsumexp(v: np.ndarray) -> float:
-    v = np.asarray(v, dtype=np.float64)
-    m = float(np.max(v))
-    if not np.isfinite(m):
-        return m
-    return m + float(np.log(np.sum(np.exp(v - m))))
 
 
 # -- plain data, JSON, CSV ------------------------------------------------------------------

@@ -10,6 +10,7 @@ import streamlit as st
 
 from gfncp import data
 from gfncp.figures import data_views as dv
+from gfncp.prior import TEXTBOOK
 from gfncp.scaling import estimate_scale
 from gfncp.ui import sources
 from gfncp.ui.state import DEFAULT_MOG, Dataset, get_dataset, projection, set_dataset
@@ -128,7 +129,8 @@ if tab_gen.open is not False:
             st.markdown("**A mixture of Gaussians from the CRP prior**")
             st.caption("A Chinese Restaurant Process partitions the N points (α: more clusters when larger); "
                        "each cluster gets a centre ~ N(0, λ²I) and its points ~ N(centre, σ²I). "
-                       "The shipped models were trained with α = 0.7, σ = 1, λ = 10.")
+                       f"The shipped models were trained with α = {TEXTBOOK.alpha:g}, σ = {TEXTBOOK.sigma:g}, "
+                       f"λ = {TEXTBOOK.lam:g}.")
             err = st.session_state.pop("generate_error", None)
             if err:
                 st.error(err)
@@ -198,7 +200,8 @@ if tab_real.open is not False:
             with st.form("digits_form", border=False):
                 st.selectbox("Number of classes", ["random (CRP)"] + [str(k) for k in range(1, 11)],
                              key="dig_k", persist_state="session",
-                             help="random (CRP): cluster sizes from a CRP(0.7) partition, at most 10 classes.")
+                             help=f"random (CRP): cluster sizes from a CRP({TEXTBOOK.alpha:g}) partition, "
+                                  "at most 10 classes.")
                 st.slider("Number of points N", 5, DIGITS_MAX_N, 100, key="dig_n", persist_state="session")
                 st.radio("Images from", ["held-out split (539 images)", "training split (1258 images)"],
                          key="dig_split", persist_state="session", horizontal=True)

@@ -11,6 +11,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from gfncp import invariance as inv
 from gfncp import orders as od
 from gfncp.figures import invariance as figs
+from gfncp.projection import project_2d
 from gfncp.ui.busy import model_work
 from gfncp.ui.state import get_dataset, models_or_stop
 from gfncp.ui.studies import DEFAULT_ORDERS, DEFAULT_SEED, SCORED, OrderStudy
@@ -121,7 +122,7 @@ st.markdown(
     f"{N_SHOWN} random orders. Colours are matched across panels (equal colour = same cluster); "
     "points ringed in red sit in a different cluster than in that model's original-order clustering."
 )
-P, axis_titles = inv.project_2d(ds.X)
+P, axis_titles = project_2d(ds.X, variance_in_titles=False)
 if ds.dim > 2:
     st.caption("The data have more than two dimensions: the panels show the first two principal components.")
 ref_colours = {name: inv.match_labels(fixed, original[name]) for name in models}
@@ -239,8 +240,9 @@ why.markdown(
     "telescopes to\n\n"
     "  **log q(c | x) = log R(c | x) − log F(root)**,\n\n"
     "where R(c | x) depends only on the finished clustering and F(root) only on the set of points: neither "
-    "knows the order (docs/method.md). Training only pushes the flows towards matching, so the gap between the "
-    "two sides, measured on the right, says how far this trained GFNCP is from that guarantee. "
+    "knows the order (docs/method.md §Flows and order invariance). Training only pushes the flows towards "
+    "matching, so the gap between the two sides, measured on the right, says how far this trained GFNCP is "
+    "from that guarantee. "
     "NCP has no flows: its scores are unnormalised logits with no such identity, so the same check means "
     "nothing for NCP and is not shown."
 )

@@ -11,7 +11,10 @@ import streamlit as st
 from gfncp import orders as od
 from gfncp import state_graph as sg
 from gfncp import trace_export as tx
+from gfncp.figures import step_text as stt
 from gfncp.figures import step_through as stf
+from gfncp.projection import project_2d
+from gfncp.trace import flow_mismatch, flows_of
 from gfncp.ui import url_state
 from gfncp.ui.state import get_dataset, models_or_stop
 from gfncp.ui.training_range import show_training_range
@@ -44,7 +47,7 @@ def cached_forced(data_key: str, model_name: str, path: tuple, _model, _X, _path
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def cached_projection(data_key: str, method: str, _X):
-    return stf.project_2d(_X, method, seed=0)
+    return project_2d(_X, method, seed=0)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -231,7 +234,7 @@ def player() -> None:
             img = np.asarray(ds.images[int(trace.order[n])], dtype=float).reshape(8, 8)
             st.image(np.kron(1 - img / max(img.max(), 1e-9), np.ones((5, 5))), width=40)
         with st.container(width="stretch"):
-            st.caption(f"**{stf.step_caption(trace, n, other)}**",
+            st.caption(f"**{stt.step_caption(trace, n, other)}**",
                        help="Steps count from 1; points are numbered by their row in the data (from 0).")
     if N > 1:
         st.slider("Step", 1, N, key="st_step", label_visibility="collapsed", on_change=_pause)
@@ -249,14 +252,13 @@ def player() -> None:
 player()
 
 # explanation, comparison, export ------------------------------------------------------------------
-flows_trace = trace if trace.kind == "gfncp" else other
+flows_trace = flows_of(trace, other)
 if flows_trace is not None:
-    log_in, log_out = tx.flow_check(flows_trace)
-    mismatch = log_out - log_in
+    mismatch = flow_mismatch(flows_trace)
     worst = int(np.argmax(np.abs(mismatch)))
-    st.info(f"**What flow in = flow out means.** {stf.FLOW_EXPLANATION} On this path the two differ most "
+    st.info(f"**What flow in = flow out means.** {stt.FLOW_EXPLANATION} On this path the two differ most "
             f"at step {worst + 1}: log(flow out) − log(flow in) = {mismatch[worst]:+.2f} nats "
-            "(flows are shown in log units, relative to the root).", icon=":material/water:")
+            "(flows are shown in log units).", icon=":material/water:")
 if compare and other is not None:
     gap = tx.policy_gap(trace, other)
     differs = tx.preferred_options(trace) != tx.preferred_options(other)

@@ -10,7 +10,9 @@ import pandas as pd
 import streamlit as st
 
 from gfncp import posterior as post
+from gfncp.exports import matrix_csv, per_point_csv
 from gfncp.figures import uncertainty as figs
+from gfncp.prior import TEXTBOOK
 from gfncp.ui.busy import model_work
 from gfncp.ui.state import current_pair, get_dataset, models_or_stop, projection
 from gfncp.ui.training_range import show_training_range
@@ -260,13 +262,14 @@ for name, r in results.items():
 if not is_mog:
     st.info(
         "The exact posterior and the Gibbs sampler assume the model the mixture-of-Gaussians networks were trained "
-        "on (a Chinese-restaurant-process mixture of round Gaussians, σ = 1, centres spread λ = 10). Digit images "
+        f"on (a Chinese-restaurant-process mixture of round Gaussians, σ = {TEXTBOOK.sigma:g}, centres spread "
+        f"λ = {TEXTBOOK.lam:g}). Digit images "
         "do not follow it, so only the classical baselines are shown."
     )
 else:
     if ds.source == "upload":
-        st.caption("The references assume the data are in the model's units (within-cluster spread σ = 1, "
-                   "cluster centres spread λ = 10 around 0).")
+        st.caption(f"The references assume the data are in the model's units (within-cluster spread "
+                   f"σ = {TEXTBOOK.sigma:g}, cluster centres spread λ = {TEXTBOOK.lam:g} around 0).")
     X_ref = np.asarray(ds.X, dtype=float)
     if auto_reference == "exact":
         exact = None
@@ -282,7 +285,7 @@ else:
         if exact is not None:
             st.markdown(
                 f"With {N} points all {len(exact):,} partitions can be enumerated, so the **exact Bayesian posterior** "
-                "p(clustering | data) (CRP(α = 0.7) prior, σ = 1, λ = 10) and each model's **exact q** over all "
+                f"p(clustering | data) ({TEXTBOOK.describe()}) and each model's **exact q** over all "
                 "partitions (not samples) can be compared directly."
             )
             tv = post.total_variations(exact, model_dists)
@@ -322,7 +325,7 @@ else:
     else:
         st.markdown(
             "For larger sets the posterior cannot be enumerated; a **collapsed Gibbs sampler** (Neal 2000, "
-            "algorithm 3) on the same model (CRP(α = 0.7) prior, σ = 1, λ = 10) approximates it. Its co-assignment "
+            f"algorithm 3) on the same model ({TEXTBOOK.describe()}) approximates it. Its co-assignment "
             "matrix is shown beside GFNCP's, in the same point order."
         )
         g1, g2, g3, _ = st.columns([1, 1, 1, 2], vertical_alignment="bottom")
@@ -405,10 +408,10 @@ st.caption(("NMI = normalised mutual information with the true labels (1 = ident
 # -- 5. export ----------------------------------------------------------------------------------------
 st.header("5 · Export")
 exports = st.container(horizontal=True)      # the two buttons side by side, wrapping when narrow
-exports.download_button("Per-point uncertainty (CSV)", post.per_point_csv(pts), file_name="uncertainty_points.csv",
+exports.download_button("Per-point uncertainty (CSV)", per_point_csv(pts), file_name="uncertainty_points.csv",
                         mime="text/csv", on_click="ignore", key="unc_dl_points",
                         help="index, most probable reference cluster (-1 = unmatched), its probability, entropy "
                              "(nats), cluster-mate confidence, reference cluster — for GFNCP.")
-exports.download_button("Co-assignment matrix (CSV)", functools.partial(post.matrix_csv, summary.coassignment),
+exports.download_button("Co-assignment matrix (CSV)", functools.partial(matrix_csv, summary.coassignment),
                         file_name="coassignment.csv", mime="text/csv", on_click="ignore", key="unc_dl_coassign",
                         help=f"GFNCP's {N}×{N} matrix of P(i and j in the same cluster).")

@@ -280,6 +280,27 @@ def test_leaving_pages_folder_mode_reruns_once():
     assert at.session_state["runs"] == 3
 
 
+
+def test_streamlit_still_needs_the_pages_folder_flip():
+    """Why gfncp.ui.state flips a private Streamlit flag (see the comment there): Streamlit still
+    (1) turns the `pages/` fallback on because a `pages/` folder sits beside app.py, and (2) runs
+    the old folder-based navigation instead of app.py while it is on. When this fails, Streamlit
+    has changed: check whether the flip (and this test) can go, or how it must change."""
+    import inspect
+
+    from streamlit.runtime.pages_manager import PagesManager
+    from streamlit.runtime.scriptrunner import script_runner
+
+    saved = PagesManager.uses_pages_directory
+    try:
+        PagesManager.uses_pages_directory = None
+        PagesManager(str(REPO / "app.py"))
+        assert PagesManager.uses_pages_directory is True
+    finally:
+        PagesManager.uses_pages_directory = saved
+    source = inspect.getsource(script_runner.ScriptRunner)
+    assert "if PagesManager.uses_pages_directory:" in source and "_mpa_v1(" in source
+
 FRESH_PROCESS_PAGES = """
 import sys, threading
 from streamlit.testing.v1 import AppTest

@@ -1,5 +1,5 @@
 """Acceptance tests of the set network, the teacher-forced pass and the inference loop
-(METHOD §7.5). Untrained networks in float64: the identities hold for any weights."""
+(docs/method.md §Checks). Untrained networks in float64: the identities hold for any weights."""
 import itertools
 
 import numpy as np

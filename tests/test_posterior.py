@@ -4,7 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from gfncp import exports
 from gfncp import posterior as post
+from gfncp.model_distribution import model_partition_distribution
 from gfncp.metrics import coassignment
 from gfncp.partitions import all_partitions, canonical_labels
 
@@ -154,12 +156,12 @@ def test_coassignment_agreement():
 def test_exports():
     ref = post.reference_clustering(FLIP)
     pts = post.point_uncertainty(FLIP, ref)
-    lines = post.per_point_csv(pts).decode().strip().splitlines()
+    lines = exports.per_point_csv(pts).decode().strip().splitlines()
     assert lines[0].startswith("index,most_probable_cluster,probability,entropy_nats,cluster_mate_confidence")
     assert len(lines) == 1 + FLIP.shape[1]
     assert lines[7].split(",")[2] == "0.5"
     C = coassignment(FLIP)
-    rows = post.matrix_csv(C).decode().strip().splitlines()
+    rows = exports.matrix_csv(C).decode().strip().splitlines()
     assert len(rows) == 8 and rows[0].split(",")[1:] == [str(j) for j in range(7)]
     np.testing.assert_allclose([float(v) for v in rows[7].split(",")[1:]], C[6], atol=1e-4)
 
@@ -195,7 +197,7 @@ def test_model_partition_distribution_sums_to_one(dev_models_dir, name):
     torch.set_num_threads(1)
     model = gfncp.load_pretrained(name, dev_models_dir)
     X, _ = gfncp.data.make_mog(6, dim=model.dim, seed=3)
-    dist = post.model_partition_distribution(model, X, batch_size=64)
+    dist = model_partition_distribution(model, X, batch_size=64)
     assert len(dist) == 203                                   # Bell(6): every partition once
     assert len({row.tobytes() for row in dist.labels}) == 203
     assert dist.probs.sum() == pytest.approx(1.0, abs=1e-4)   # q itself, not renormalised
@@ -205,4 +207,4 @@ def test_model_partition_distribution_sums_to_one(dev_models_dir, name):
     # float32: two summation orders of logits of size ~10 agree to ~1e-4 relative
     np.testing.assert_allclose(dist.log_probs, [brute[row.tobytes()] for row in dist.labels], atol=2e-3)
     with pytest.raises(ValueError):
-        post.model_partition_distribution(model, np.zeros((10, model.dim)))
+        model_partition_distribution(model, np.zeros((10, model.dim)))

@@ -37,7 +37,7 @@ def _no_model_calls(monkeypatch):
     """From here on every model call, every model's exact q, every reference (exact posterior,
     Gibbs, k-means, DP-GMM) and the order study's agreement statistics fail: what a page shows
     must come from the cache."""
-    from gfncp import invariance, posterior, references
+    from gfncp import invariance, model_distribution, references
     from gfncp.clusterer import Clusterer
 
     def refuse(*args, **kwargs):
@@ -47,7 +47,7 @@ def _no_model_calls(monkeypatch):
         monkeypatch.setattr(Clusterer, method, refuse)
     for function in ("exact_posterior", "gibbs", "kmeans", "dpgmm"):
         monkeypatch.setattr(references, function, refuse)
-    monkeypatch.setattr(posterior, "model_partition_distribution", refuse)     # a model's exact q
+    monkeypatch.setattr(model_distribution, "model_partition_distribution", refuse)     # a model's exact q
     monkeypatch.setattr(invariance, "agreement_stats", refuse)
 
 

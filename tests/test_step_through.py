@@ -15,9 +15,12 @@ import plotly.io as pio
 import pytest
 
 from gfncp import trace_export as tx
-from gfncp.clusterer import Trace
 from gfncp import orders as od
+from gfncp.figures import plotly_frames
+from gfncp.figures import step_text as stt
 from gfncp.figures import step_through as stf
+from gfncp.projection import project_2d
+from gfncp.trace import Trace
 from gfncp.figures.palette import UNASSIGNED_COLOR, cluster_color
 
 PAIR = ("gfncp-mog2d", "ncp-mog2d")
@@ -106,7 +109,7 @@ def test_bar_probabilities_sum_to_one_and_match_the_trace(trace, xy):
         assert x.sum() == pytest.approx(1.0)
         assert np.allclose(x, trace.probs[n])
         assert list(bars.y)[-1].startswith("new cluster")
-        assert len(bars.y) == stf.n_clusters_before(trace, n) + 1
+        assert len(bars.y) == stt.n_clusters_before(trace, n) + 1
 
 
 def test_chosen_option_is_marked(trace, xy):
@@ -145,42 +148,43 @@ def test_flow_values_equal_the_trace(trace, xy):
     log_in, log_out = tx.flow_check(trace)
     assert np.allclose(log_in, trace.log_flow_in)
     for n in range(trace.n_steps):
-        fv = stf.flow_values(trace, n)
+        fv = stt.flow_values(trace, n)
         assert fv["log_in"] == pytest.approx(trace.log_flow_in[n])
         assert fv["log_out"] == pytest.approx(np.log(np.exp(trace.log_flows[n]).sum()))
         assert fv["log_ratio"] == pytest.approx(0.0, abs=1e-9)   # the synthetic trace is consistent
-        assert stf.fmt_flow(fv["log_in"]) in stf.flow_line(trace, n)
+        line = stt.flow_line(trace, n)                  # log units, relative to the root; no raw magnitudes
+        assert f"log flow in {fv['log_in'] - trace.log_root:+.2f}" in line and "e+" not in line
     fig = stf.step_figure(xy, trace, 4)
     strip = next(t for t in fig.data if t.name == "log(out/in)")
     assert np.allclose(strip.y, log_out - log_in)
     assert "flow in" in fig.layout.title.text and "log q" in fig.layout.title.text
     bad = make_trace(CHOICES, consistent=False)
-    assert stf.flow_values(bad, 3)["log_ratio"] == pytest.approx(0.3)
-    assert "≠" in stf.flow_line(bad, 3) and f"ratio out/in {np.exp(0.3):.2f}" in stf.flow_line(bad, 3)
-    assert stf.flow_values(make_trace(CHOICES, kind="ncp"), 3) is None
+    assert stt.flow_values(bad, 3)["log_ratio"] == pytest.approx(0.3)
+    assert "≠" in stt.flow_line(bad, 3) and "out − in = +0.30" in stt.flow_line(bad, 3)
+    assert stt.flow_values(make_trace(CHOICES, kind="ncp"), 3) is None
 
 
 def test_fmt_ratio_near_one_and_far_outside_float_range():
-    assert stf.fmt_ratio(np.log(1.234)) == "1.23"
+    assert stt.fmt_ratio(np.log(1.234)) == "1.23"
     with warnings.catch_warnings():
         warnings.simplefilter("error")                       # no overflow on the way
-        assert stf.fmt_ratio(2000.0) == stf.fmt_flow(2000.0) == "3.9e+868"
-        assert stf.fmt_ratio(-2000.0) == "2.6e-869"
+        assert stt.fmt_ratio(2000.0) == stt.fmt_flow(2000.0) == "3.9e+868"
+        assert stt.fmt_ratio(-2000.0) == "2.6e-869"
 
 
 def test_fmt_flow():
-    assert stf.fmt_flow(np.log(3.2e-4)) == "3.2e-04" or stf.fmt_flow(np.log(3.2e-4)) == "3.2e-4"
-    assert stf.fmt_flow(1000 * np.log(10)) == "1.0e+1000"
-    assert stf.fmt_flow(np.log(12.5)) == "12.5"
-    assert stf.fmt_flow(-np.inf) == "0"
+    assert stt.fmt_flow(np.log(3.2e-4)) == "3.2e-04" or stt.fmt_flow(np.log(3.2e-4)) == "3.2e-4"
+    assert stt.fmt_flow(1000 * np.log(10)) == "1.0e+1000"
+    assert stt.fmt_flow(np.log(12.5)) == "12.5"
+    assert stt.fmt_flow(-np.inf) == "0"
 
 
 def test_caption_names_point_option_and_probability(trace):
     n = 5
-    text = stf.step_caption(trace, n)
+    text = stt.step_caption(trace, n)
     p = trace.probs[n][trace.choice[n]]
     assert text.startswith(f"Step {n + 1} of {trace.n_steps}: point #{trace.order[n]} → ")
-    assert f"(p = {stf.fmt_prob(p)})" in text
+    assert f"(p = {stt.fmt_prob(p)})" in text
 
 
 def test_many_clusters_are_pooled_but_still_sum_to_one(xy):
@@ -200,7 +204,7 @@ def test_compare_mode(trace, xy):
     assert np.allclose(ncp_bars.x, other.probs[6])
     gap = next(t for t in fig.data if t.name == "|Δp|")
     assert np.allclose(gap.y, tx.policy_gap(trace, other))
-    assert "NCP" in stf.step_caption(trace, 6, other)
+    assert "NCP" in stt.step_caption(trace, 6, other)
     anim = stf.animated_figure(xy, trace, other, start=6).to_dict()
     assert len(anim["frames"]) == trace.n_steps and anim["layout"]["sliders"][0]["active"] == 6
     with pytest.raises(ValueError):
@@ -222,8 +226,8 @@ def test_animated_figure_structure_and_size(trace, xy):
     # built without plotly's validation (speed): check that plotly accepts every part of it
     checked = go.Figure(d)
     assert len(checked.frames) == trace.n_steps and len(checked.layout.sliders[0].steps) == trace.n_steps
-    assert stf.typed_array(np.array([-1, 0, 5]))["dtype"] == "i1"
-    assert np.array_equal(as_array(stf.typed_array(np.array([-1, 300]))), [-1, 300])
+    assert plotly_frames.typed_array(np.array([-1, 0, 5]))["dtype"] == "i1"
+    assert np.array_equal(as_array(plotly_frames.typed_array(np.array([-1, 300]))), [-1, 300])
 
 
 def test_tiny_traces():
@@ -235,17 +239,17 @@ def test_tiny_traces():
             assert int((np.asarray(points.marker.color) >= 0).sum()) == n + 1
             assert np.asarray(bars.x).sum() == pytest.approx(1.0)
         assert len(stf.animated_figure(xy, tr).to_dict()["frames"]) == len(choice)
-    assert stf.step_caption(make_trace([0]), 0).startswith("Step 1 of 1: point #0 → new cluster 0 (p = 1.00)")
+    assert stt.step_caption(make_trace([0]), 0).startswith("Step 1 of 1: point #0 → new cluster 0 (p = 1.00)")
 
 
 def test_project_2d():
     X = np.random.default_rng(0).normal(size=(40, 2))
-    xy, names = stf.project_2d(X)
+    xy, names = project_2d(X)
     assert np.array_equal(xy, X) and names == ("x₁", "x₂")
     Z = np.random.default_rng(1).normal(size=(40, 6)) * np.array([5, 3, 1, 1, 1, 1])
-    xy, names = stf.project_2d(Z, "pca")
+    xy, names = project_2d(Z, "pca")
     assert xy.shape == (40, 2) and names[0].startswith("PC 1")
-    xy2, _ = stf.project_2d(Z[::-1], "pca")
+    xy2, _ = project_2d(Z[::-1], "pca")
     assert np.allclose(xy2, xy[::-1])                       # order-independent, sign-fixed
     assert xy[:, 0].var() > xy[:, 1].var()
 
@@ -328,13 +332,13 @@ def test_real_trace_forced_trace_and_figures(models):
     other = tx.forced_trace(n, X, tr)
     assert other.kind == "ncp" and np.array_equal(other.choice, tr.choice)
     assert all(p.sum() == pytest.approx(1.0, abs=1e-5) for p in other.probs)
-    xy, _ = stf.project_2d(X)
+    xy, _ = project_2d(X)
     for step in (0, 17, 39):
         fig = stf.step_figure(xy, tr, step, other)
         points, _, bars = dynamic(fig)
         assert int((np.asarray(points.marker.color) >= 0).sum()) == step + 1
         assert np.asarray(bars.x).sum() == pytest.approx(1.0, abs=1e-5)
-        fv = stf.flow_values(tr, step)
+        fv = stt.flow_values(tr, step)
         assert fv["log_in"] == pytest.approx(tr.log_flow_in[step])
     assert len(stf.animated_figure(xy, tr, other).to_dict()["frames"]) == 40
 

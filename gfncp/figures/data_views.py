@@ -7,12 +7,11 @@ by their canonical label ("cluster 0" first), as on the other pages.
 """
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from ..projection import project
 from .palette import NEW_CLUSTER, UNASSIGNED, cluster_color
 
 POINT_COLOR = "#1F77B4"       # points without labels
@@ -95,52 +94,6 @@ def scatter_clusters(X2, labels=None, title: str = "", hover=None, height: int =
     _style_axes(fig)
     _equal_axes(fig)
     return fig
-
-
-def _pca2(X: np.ndarray) -> np.ndarray:
-    centred = X - X.mean(axis=0)
-    _, _, vt = np.linalg.svd(centred, full_matrices=False)
-    axes = vt[:2]
-    signs = np.sign(axes[np.arange(len(axes)), np.abs(axes).argmax(axis=1)])
-    out = centred @ (axes * signs[:, None]).T
-    if out.shape[1] < 2:
-        out = np.hstack([out, np.zeros((len(X), 2 - out.shape[1]))])
-    return out
-
-
-def project(X, method: str = "pca", seed: int = 0, n_neighbors: int = 15,
-            min_dist: float = 0.1) -> np.ndarray:
-    """A 2-D view (N, 2) of a point set (N, d).
-
-    d <= 2: the points themselves (a single column gets a zero second column).
-    "pca": the first two principal axes (signs fixed: largest loading positive), instant.
-    "umap": UMAP (umap-learn, imported here, seeded; n_neighbors capped at N - 1). Sets with
-    fewer than 5 points fall back to PCA. The first UMAP call in a process compiles numba
-    code and takes several seconds; callers should cache the result.
-    """
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 2 or len(X) == 0:
-        raise ValueError(f"project needs a non-empty (N, d) array, got shape {X.shape}")
-    if method not in ("pca", "umap"):
-        raise ValueError(f"method must be 'pca' or 'umap', got {method!r}")
-    n, d = X.shape
-    if d <= 2:
-        return np.hstack([X, np.zeros((n, 2 - d))]) if d < 2 else X.copy()
-    if method == "pca" or n < 5:
-        return _pca2(X)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import umap  # heavy (numba): only when asked for
-
-        reducer = umap.UMAP(n_components=2, n_neighbors=int(min(n_neighbors, n - 1)),
-                            min_dist=float(min_dist), random_state=int(seed), init="spectral")
-        try:
-            out = reducer.fit_transform(X)
-        except Exception:   # spectral init can fail on tiny or degenerate graphs
-            reducer = umap.UMAP(n_components=2, n_neighbors=int(min(n_neighbors, n - 1)),
-                                min_dist=float(min_dist), random_state=int(seed), init="random")
-            out = reducer.fit_transform(X)
-    return np.asarray(out, dtype=np.float64)
 
 
 # -- digits ----------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """Figures for the step-through page: a recorded Trace drawn one step at a time.
 
-Pure functions of plain data (a Trace, 2-D coordinates) -> plotly Figure; no Streamlit.
+Pure functions of plain data (a Trace, 2-D coordinates) -> plotly Figure; no Streamlit. The
+words beside the figure are in step_text.py; the compact frame encoding in plotly_frames.py.
 
-    xy, axes = project_2d(X, "pca")
+    xy, axes = gfncp.projection.project_2d(X, "pca")
     fig = step_figure(xy, trace, n, other=None)              # one step (server-side stepping)
     fig = animated_figure(xy, trace, other=None, start=n)    # every step as a Plotly frame
 
@@ -18,18 +19,17 @@ Layout of a figure (one plotly figure so that all panels animate together):
 """
 from __future__ import annotations
 
-import base64
-import math
 from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ..clusterer import Trace
-from ..trace_export import flow_check, logsumexp, policy_gap, preferred_options
-from .data_views import project
+from ..trace import Trace, flow_mismatch, flows_of
+from ..trace_export import policy_gap, preferred_options
 from .palette import UNASSIGNED_COLOR, cluster_color
+from .plotly_frames import attach_frames, encode
+from .step_text import MODEL_LABEL, chosen_text, flow_line, fmt_prob, option_name
 
 # Client-side animation (all frames shipped to the browser at once) up to this many points;
 # above it the page steps on the server, one figure per step. Measured on a loaded 2-core
@@ -44,53 +44,10 @@ CLIENT_FRAMES_MAX_N = 300
 POINT_SIZE, UNASSIGNED_SIZE, CURRENT_SIZE = 9, 6, 19   # marker sizes (px)
 MAX_BARS = 16                      # options drawn at most; the rest are pooled into "other"
 GAP_THRESHOLD = 0.1                # |p_a - p_b| above this counts as "the policies differ"
-MODEL_LABEL = {"gfncp": "GFNCP", "ncp": "NCP"}
 CHOSEN_LINE = "#111111"
-FLOW_EXPLANATION = (
-    "In a GFlowNet every partial clustering s passes on exactly the flow "
-    "F(s) = exp(−E(s)) it receives to its children (Σ F(children) = F(s)); when that holds at "
-    "every step, the product of the policy's probabilities telescopes to R(c|x) / F(∅), so "
-    "the probability of the final clustering cannot depend on the order of the points "
-    "(METHOD §2.4)."
-)
-
-
-# -- coordinates ------------------------------------------------------------------------------
-
-def project_2d(X, method: str = "pca", seed: int = 0) -> tuple[np.ndarray, tuple[str, str]]:
-    """2-D coordinates to draw a set, with axis titles: the set itself when 2-D, else PCA
-    (default) or UMAP via gfncp.figures.data_views.project (UMAP with min_dist 0.5, so that
-    a cluster stays a visible group and is not hidden under the current point's marker)."""
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 2:
-        raise ValueError(f"Expected a 2-D array (N, d), got shape {X.shape}.")
-    n, d = X.shape
-    xy = project(X, "umap" if method == "umap" else "pca", seed=seed, min_dist=0.5)
-    if d <= 2:
-        return xy, ("x₁", "x₂" if d == 2 else "")
-    if method == "umap" and n >= 5:
-        return xy, ("UMAP 1", "UMAP 2")
-    s = np.linalg.svd(X - X.mean(axis=0), compute_uv=False)
-    var = s ** 2 / max(float(np.sum(s ** 2)), 1e-300)
-    return xy, tuple(f"PC {i + 1} ({100 * var[i]:.0f}% var.)" if i < len(var) else f"PC {i + 1}"
-                     for i in range(2))
 
 
 # -- per-step data ----------------------------------------------------------------------------
-
-def n_clusters_before(trace: Trace, n: int) -> int:
-    """K_n: clusters that exist when step n starts (the options are 0..K_n-1 and "new")."""
-    return len(trace.probs[n]) - 1
-
-
-def option_name(k: int, n_existing: int) -> str:
-    return "new cluster" if k == n_existing else f"cluster {k}"
-
-
-def chosen_text(trace: Trace, n: int) -> str:
-    k, K = int(trace.choice[n]), n_clusters_before(trace, n)
-    return f"new cluster {k}" if k == K else f"cluster {k}"
-
 
 @dataclass
 class BarData:
@@ -140,66 +97,6 @@ def bar_data(trace: Trace, n: int, other: Trace | None = None, max_bars: int = M
                    option.index(choice))
 
 
-def fmt_prob(p: float) -> str:
-    if p >= 0.995:
-        return "1.00" if p >= 0.9995 else f"{p:.3f}"
-    if p < 0.005:
-        return "<0.01" if p > 0 else "0"
-    return f"{p:.2f}"
-
-
-def fmt_flow(log_value: float) -> str:
-    """exp(log_value) written as 3.2e-4, even far outside float range."""
-    if not np.isfinite(log_value):
-        return "0" if log_value < 0 else "inf"
-    e10 = log_value / math.log(10.0)
-    exp = math.floor(e10)
-    mant = 10 ** (e10 - exp)
-    if mant >= 9.95:
-        mant, exp = mant / 10, exp + 1
-    return f"{mant:.1f}e{exp:+d}" if abs(exp) >= 3 else f"{math.exp(log_value):.3g}"
-
-
-def fmt_ratio(log_ratio: float) -> str:
-    """exp(log_ratio) with two decimals near 1, else as fmt_flow writes it (a set far outside
-    the training data can put flows e^1000 apart: no overflow)."""
-    return f"{math.exp(log_ratio):.2f}" if abs(log_ratio) < math.log(100.0) else fmt_flow(log_ratio)
-
-
-def flow_values(trace: Trace, n: int) -> dict | None:
-    """{"log_in", "log_out", "log_ratio"} at step n for a GFNCP trace (None for NCP: logits)."""
-    if trace.kind != "gfncp":
-        return None
-    li, lo = float(trace.log_flow_in[n]), logsumexp(trace.log_flows[n])
-    return {"log_in": li, "log_out": lo, "log_ratio": lo - li}
-
-
-def flow_line(trace: Trace, n: int) -> str:
-    """One line: flow in vs flow out at step n and the running log q."""
-    fv = flow_values(trace, n)
-    logq = f"log q(partial clustering) = {trace.log_q[n]:.2f}"
-    if fv is None:
-        return f"{logq} · NCP scores options with logits, not flows"
-    rel = "≈" if math.log(0.95) < fv["log_ratio"] < math.log(1.05) else "≠"
-    return (f"flow in {fmt_flow(fv['log_in'])} {rel} flow out {fmt_flow(fv['log_out'])} "
-            f"(ratio out/in {fmt_ratio(fv['log_ratio'])}) · {logq}")
-
-
-def step_caption(trace: Trace, n: int, other: Trace | None = None) -> str:
-    """Plain text: "Step 18 of 100: point #42 → cluster 2 (p = 0.62)" (+ the other model)."""
-    k = int(trace.choice[n])
-    text = (f"Step {n + 1} of {trace.n_steps}: point #{int(trace.order[n])} → {chosen_text(trace, n)} "
-            f"(p = {fmt_prob(float(trace.probs[n][k]))})")
-    if other is not None:
-        q = np.asarray(other.probs[n])
-        best = int(np.argmax(q))
-        name = MODEL_LABEL.get(other.kind, other.kind)
-        text += f"; {name} gives it {fmt_prob(float(q[k]))}"
-        if best != k:
-            text += f" and prefers {option_name(best, len(q) - 1)} ({fmt_prob(float(q[best]))})"
-    return text
-
-
 def _title(trace: Trace, n: int, other: Trace | None) -> dict:
     k = int(trace.choice[n])
     head = (f"<b>Step {n + 1} of {trace.n_steps}</b>: point #{int(trace.order[n])} → "
@@ -211,7 +108,7 @@ def _title(trace: Trace, n: int, other: Trace | None) -> dict:
         head += f" · {MODEL_LABEL.get(other.kind, other.kind)}: {fmt_prob(float(q[k]))}"
         if best != k:
             head += f", prefers {option_name(best, len(q) - 1)}"
-    flows = trace if trace.kind == "gfncp" else other if other is not None and other.kind == "gfncp" else None
+    flows = flows_of(trace, other)
     sub = flow_line(flows, n) if flows is not None else flow_line(trace, n)
     if flows is not None and flows is not trace:
         sub = "GFNCP on this path: " + sub
@@ -250,7 +147,7 @@ class _Layout:
 
 
 def _plan(trace: Trace, other: Trace | None) -> _Layout:
-    flows = trace if trace.kind == "gfncp" else other if other is not None and other.kind == "gfncp" else None
+    flows = flows_of(trace, other)
     rows, flow_row, gap_row = 1, None, None
     if flows is not None:
         rows += 1
@@ -263,8 +160,7 @@ def _plan(trace: Trace, other: Trace | None) -> _Layout:
         differs = preferred_options(trace) != preferred_options(other)
     plan = _Layout(rows, flow_row, gap_row, flows, gap, differs)
     if flows is not None:
-        log_in, log_out = flow_check(flows)
-        plan.mismatch = log_out - log_in
+        plan.mismatch = flow_mismatch(flows)
         finite = plan.mismatch[np.isfinite(plan.mismatch)]
         m = max(float(np.max(np.abs(finite))) * 1.1 if len(finite) else 0.0, 0.05)
         plan.flow_range = (-m, m)
@@ -448,35 +344,6 @@ def _frame_data(dyn: list[dict]) -> list[dict]:
     return out
 
 
-def typed_array(values) -> dict | list:
-    """A numeric array as plotly.js's typed-array spec {"dtype", "bdata"} (what plotly.py
-    sends for numpy arrays): compact, and already in wire form so that serialising a
-    figure with hundreds of frames does not re-encode every frame."""
-    a = np.asarray(values)
-    if a.dtype.kind in "iub":
-        lo, hi = (int(a.min()), int(a.max())) if a.size else (0, 0)
-        a = a.astype(np.int8 if -128 <= lo and hi <= 127 else np.int16 if -32768 <= lo and hi <= 32767 else np.int32)
-    elif a.dtype.kind == "f":
-        a = a.astype(np.float64)
-    else:
-        return a.tolist()
-    return {"dtype": {"int8": "i1", "int16": "i2", "int32": "i4", "float64": "f8"}[str(a.dtype)],
-            "bdata": base64.b64encode(np.ascontiguousarray(a).tobytes()).decode("ascii")}
-
-
-def _encode(obj):
-    """numpy arrays -> typed-array specs, recursively; numpy scalars -> Python numbers."""
-    if isinstance(obj, np.ndarray):
-        return typed_array(obj)
-    if isinstance(obj, dict):
-        return {k: _encode(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_encode(v) for v in obj]
-    if isinstance(obj, np.generic):
-        return obj.item()
-    return obj
-
-
 def animation_frames(xy, trace: Trace, other: Trace | None = None) -> list[dict]:
     """One plain-dict Plotly frame per step (name str(n)): the changing traces and the title.
     Plain data, so a caller can cache it and reuse it for every starting step."""
@@ -486,7 +353,7 @@ def animation_frames(xy, trace: Trace, other: Trace | None = None) -> list[dict]
     first = _n_static(plan)
     frames = []
     for n in range(trace.n_steps):
-        dyn = _encode(_frame_data(_dynamic_traces(xy, trace, n, other, plan, scale)))
+        dyn = encode(_frame_data(_dynamic_traces(xy, trace, n, other, plan, scale)))
         frames.append({"name": str(n), "data": dyn, "traces": list(range(first, first + len(dyn))),
                        "layout": {"title": _title(trace, n, other)}})
     return frames
@@ -494,20 +361,6 @@ def animation_frames(xy, trace: Trace, other: Trace | None = None) -> list[dict]
 
 def _n_static(plan: _Layout) -> int:
     return int(plan.flow_row is not None) + int(plan.gap_row is not None)
-
-
-def _attach_frames(fig: go.Figure, frames: list[dict]) -> None:
-    """Attach plain-dict frames without plotly's per-property validation (seconds for a few
-    hundred frames; the dicts come from animation_frames and are valid: see the tests).
-    Falls back to the validating setter if plotly's internals change."""
-    try:
-        objs = [go.Frame(f, _validate=False) for f in frames]
-        current = getattr(fig, "_frame_objs", None)
-        if not isinstance(current, (list, tuple)):
-            raise AttributeError("_frame_objs")
-        fig._frame_objs = type(current)(objs)
-    except (AttributeError, TypeError, ValueError):
-        fig.frames = [go.Frame(f) for f in frames]
 
 
 def animated_figure(xy, trace: Trace, other: Trace | None = None, start: int = 0, speed: float = 4.0,
@@ -551,5 +404,5 @@ def animated_figure(xy, trace: Trace, other: Trace | None = None, start: int = 0
         fig = go.Figure(spec, _validate=False)
     except TypeError:
         fig = go.Figure(spec)
-    _attach_frames(fig, frames)
+    attach_frames(fig, frames)
     return fig

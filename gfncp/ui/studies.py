@@ -21,8 +21,11 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import add_script_run_ctx
 
 from .. import invariance as inv
+from .. import model_distribution
 from .. import posterior as post
 from .. import references as refs
+from ..partitions import MAX_EXACT_N
+from ..prior import TEXTBOOK
 
 # -- order invariance --------------------------------------------------------------------------
 
@@ -211,7 +214,6 @@ def posterior_summary(data_key: str, model_name: str, n_samples: int, seed: int,
 
 # -- uncertainty: the references beside the model (exact posterior, Gibbs, classical baselines) ----
 
-PRIOR = dict(alpha=0.7, sigma=1.0, lam=10.0)    # the generative model the mixture networks learned
 GIBBS_AUTO_N = 200         # larger sets: Gibbs runs on request
 DEFAULT_SWEEPS, DEFAULT_BURN_IN = 100, 20
 
@@ -223,10 +225,10 @@ def mixture_references_apply(pair: str, source: str) -> bool:
 
 def automatic_reference(n: int, pair: str, source: str) -> str | None:
     """The mixture reference the Uncertainty page computes without being asked: "exact" (N <=
-    posterior.MAX_EXACT_N), "gibbs" (N <= GIBBS_AUTO_N), else None (digits; or Gibbs on request)."""
+    MAX_EXACT_N), "gibbs" (N <= GIBBS_AUTO_N), else None (digits; or Gibbs on request)."""
     if not mixture_references_apply(pair, source):
         return None
-    if n <= post.MAX_EXACT_N:
+    if n <= MAX_EXACT_N:
         return "exact"
     return "gibbs" if n <= GIBBS_AUTO_N else None
 
@@ -244,7 +246,7 @@ def kmeans_k(truth, reference) -> int:
 def exact_posterior(data_key: str, _X):
     """The exact posterior over all partitions (N <= 9) and the seconds it took."""
     t0 = time.perf_counter()
-    dist = refs.exact_posterior(_X, **PRIOR)
+    dist = refs.exact_posterior(_X, **TEXTBOOK.as_dict())
     return dist, time.perf_counter() - t0
 
 
@@ -252,14 +254,14 @@ def exact_posterior(data_key: str, _X):
 def model_exact(data_key: str, model_name: str, _model, _X):
     """A model's q over all partitions (N <= 9) and the seconds it took."""
     t0 = time.perf_counter()
-    dist = post.model_partition_distribution(_model, _X)
+    dist = model_distribution.model_partition_distribution(_model, _X)
     return dist, time.perf_counter() - t0
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def gibbs_run(data_key: str, n_sweeps: int, burn_in: int, seed: int, _X):
     """Collapsed Gibbs on the mixture model: (result, co-assignment matrix, P(K))."""
-    res = refs.gibbs(_X, **PRIOR, n_sweeps=n_sweeps, burn_in=burn_in, seed=seed)
+    res = refs.gibbs(_X, **TEXTBOOK.as_dict(), n_sweeps=n_sweeps, burn_in=burn_in, seed=seed)
     return res, post.coassignment(res.samples), post.k_posterior(res.samples)
 
 
@@ -268,4 +270,4 @@ def baseline(data_key: str, method: str, n_clusters, seed: int, _X):
     """k-means with n_clusters, or the Dirichlet-process GMM ("dpgmm")."""
     if method == "kmeans":
         return refs.kmeans(_X, n_clusters, seed=seed)
-    return refs.dpgmm(_X, alpha=PRIOR["alpha"], seed=seed)
+    return refs.dpgmm(_X, alpha=TEXTBOOK.alpha, seed=seed)

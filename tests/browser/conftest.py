@@ -95,6 +95,13 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     terminalreporter.section("browser render times (navigation start -> app idle)")
     for name, seconds in TIMINGS:
         terminalreporter.write_line(f"{seconds:7.2f} s  {name}")
+    if os.environ.get("GFNCP_RENDER_TIMES_DOC") == "1":      # the run's times into docs/performance.md
+        from gfncp.doc_blocks import markdown_table, provenance, replace_block
+
+        rows = [[name, f"{seconds:.2f} s"] for name, seconds in TIMINGS]
+        replace_block("render-times", markdown_table(["measurement", "seconds"], rows) + "\n\n" + provenance(
+            "GFNCP_RENDER_TIMES_DOC=1 make test", "headless Chromium"))
+        terminalreporter.write_line("wrote the render-times table of docs/performance.md")
 
 
 # --------------------------------------------------------------------------- server
