@@ -284,13 +284,13 @@ meta = {"data": ds.name, "data_key": ds.key, "model": main_model.name, "decoding
 exports = [(trace, main_model.name, meta)]
 if compare and other is not None:
     exports.append((other, other_model.name, {**meta, "model": other_model.name, "path_of": main_model.name}))
-cols = st.columns(2 * len(exports))
+row = st.container(horizontal=True, gap="small")     # buttons as wide as their labels, wrapping (no cut labels)
 for i, (tr, name, m) in enumerate(exports):
     key = trace_id + (name, compare)
     js, cs = cached_exports(key, json.dumps(m, sort_keys=True), tr)
     stem = f"trace_{name}_{ds.key[:8]}_{od.order_spec(kind, order_seed, order).replace(':', '-').replace('.', '-')[:40]}_{mode}"
     label = name if i == 0 else f"{name}, same path"
-    cols[2 * i].download_button(f"{label} · JSON", js, icon=":material/download:", file_name=stem + ".json",
-                                mime="application/json", key=f"st_dl_json_{i}", width="stretch")
-    cols[2 * i + 1].download_button(f"{label} · CSV", cs, icon=":material/download:", file_name=stem + ".csv",
-                                    mime="text/csv", key=f"st_dl_csv_{i}", width="stretch")
+    row.download_button(f"{label} · JSON", js, icon=":material/download:", file_name=stem + ".json",
+                        mime="application/json", key=f"st_dl_json_{i}", width="content")
+    row.download_button(f"{label} · CSV", cs, icon=":material/download:", file_name=stem + ".csv",
+                        mime="text/csv", key=f"st_dl_csv_{i}", width="content")

@@ -58,6 +58,7 @@ def test_link_at_step_k_of_a_generated_set(st_app, browser, st_helpers, dev_mode
     st_app.open("", name="links: data page")
     # N = 60 (the slider, with the keyboard), seed 1234, Generate
     thumb = page.get_by_role("slider", name="Number of points N")
+    thumb.wait_for(state="visible", timeout=90_000)
     thumb.focus()
     for _ in range(40):
         thumb.press("ArrowLeft")
