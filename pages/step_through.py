@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import math
 import time
 
 import numpy as np
@@ -78,7 +77,7 @@ def _toggle_play(n_steps: int) -> None:
     if playing and st.session_state.get("st_step", 1) >= n_steps:
         st.session_state["st_step"] = 1          # play again from the start
     st.session_state["st_playing"] = playing
-    st.session_state["st_play_from"] = (time.monotonic(), st.session_state.get("st_step", 1))
+    st.session_state["st_play_hold"] = playing   # the run right after Play shows the current step
     st.session_state["st_full_rerun"] = True     # the fragment's timer is set up by a full run
 
 
@@ -206,18 +205,14 @@ def player() -> None:
     t0 = time.perf_counter()
     if st.session_state.pop("st_full_rerun", False):
         st.rerun()                               # start / stop the fragment's timer
-    skipped = 1
-    if st.session_state.get("st_playing", False):
-        # real time: the step is where the chosen speed has got to since Play (several steps per
-        # redraw above 4 steps/s), so caption and figure below are always the same step
-        since, first = st.session_state.get("st_play_from", (time.monotonic(), st.session_state["st_step"]))
-        target = int(first + math.floor((time.monotonic() - since) * speed))
-        skipped = max(1, int(round(speed * tick)))
-        if target >= N:
-            st.session_state["st_step"] = N
+    skipped = max(1, int(round(speed * tick)))     # steps per redraw: 1 up to 4 steps/s, then 2 or 4
+    if st.session_state.get("st_playing", False) and not st.session_state.pop("st_play_hold", False):
+        # one redraw per tick, so every step up to 4 steps/s is drawn (a slow machine plays slower, it
+        # does not skip); caption and figure below are the same step
+        st.session_state["st_step"] = min(st.session_state["st_step"] + skipped, N)
+        if st.session_state["st_step"] >= N:
             st.session_state["st_playing"] = False
-            st.rerun()                           # stops the timer
-        st.session_state["st_step"] = max(target, st.session_state["st_step"])
+            st.session_state["st_full_rerun"] = True     # the next run stops the timer
     n = st.session_state["st_step"] - 1          # the slider below shows the same value
     is_playing = st.session_state.get("st_playing", False)
     with st.container(horizontal=True, vertical_alignment="center", gap="small"):
