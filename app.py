@@ -8,20 +8,24 @@ from pathlib import Path
 import streamlit as st
 
 from gfncp.runtime import configure_torch
+from gfncp.ui import url_state
 from gfncp.ui.busy import page_run
+from gfncp.ui.intro import show_intro
 from gfncp.ui.prefetch import prefetch_current_set
 from gfncp.ui.sidebar import render_sidebar
 from gfncp.ui.warm_up import start_warm_up
 
-st.set_page_config(page_title="GFNCP Explorer", layout="wide", page_icon=":material/account_tree:")
+HERE = Path(__file__).resolve().parent
+# The icon is a file the server serves itself: a :material/...: icon would be fetched from a font host.
+st.set_page_config(page_title="GFNCP Explorer", layout="wide", page_icon=str(HERE / "assets" / "icon.png"))
 
 # One intra-op thread (the models run many tiny sequential steps), subnormals flushed: gfncp/runtime.py.
 configure_torch(1)
 
-HERE = Path(__file__).resolve().parent
 PAGES = [  # (file, title, icon, url_path)
     ("pages/data.py", "Data", ":material/scatter_plot:", "data"),
     ("pages/step_through.py", "Step through", ":material/step:", "step_through"),
+    ("pages/state_graph.py", "State graph", ":material/account_tree:", "state_graph"),
     ("pages/order_invariance.py", "Order invariance", ":material/shuffle:", "order_invariance"),
     ("pages/uncertainty.py", "Uncertainty", ":material/blur_on:", "uncertainty"),
     ("pages/about.py", "About", ":material/info:", "about"),
@@ -48,8 +52,16 @@ home_alias = st.Page(send_home, title="Data", url_path=HOME, visibility="hidden"
 current = st.navigation([*pages.values(), home_alias])
 if current is home_alias:
     send_home()
+page_key = next(url for url, page in pages.items() if page is current)
+linked = url_state.restore(page_key)     # a link, a reload: rebuild its view before anything is drawn
 render_sidebar()
-with page_run():         # background prefetchers start no new call meanwhile (gfncp/ui/busy.py)
-    current.run()
+url_state.share_box(page_key, "" if page_key == HOME else page_key)
+url_state.show_notice()
+show_intro(pages, opened_with_link=linked)
+try:
+    with page_run():     # background prefetchers start no new call meanwhile (gfncp/ui/busy.py)
+        current.run()
+finally:                 # also after st.stop(): the address bar is always a link to this view
+    url_state.publish(page_key)
 start_warm_up()      # after the first page is on screen: imports the later pages need
 prefetch_current_set()   # the heavy pages' work for this data set, in the background

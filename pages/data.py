@@ -12,6 +12,7 @@ from gfncp import data, tables
 from gfncp.figures import data_views as dv
 from gfncp.prior import TEXTBOOK
 from gfncp.scaling import estimate_scale
+from gfncp.ui import sources
 from gfncp.ui.table_sets import REAL_SETS, real_set, real_summary, upload_set
 from gfncp.ui.state import DEFAULT_MOG, Dataset, get_dataset, projection, set_dataset
 
@@ -19,6 +20,7 @@ SEED_MAX = 2**31 - 1
 PLOT_CONFIG = {"displaylogo": False}
 DIGITS_MAX_N = 500
 INPUT_PX, SEED_PX = 96, 150       # fixed widths, so a row of inputs wraps in a narrow window
+UPLOAD_LIMIT = tables.size_in_words(tables.MAX_UPLOAD_BYTES)   # the server takes more (.streamlit/config.toml) so the page can say so
 
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -92,17 +94,31 @@ tab_gen, tab_real, tab_up, tab_exp = tabs
 # -- Generate ----------------------------------------------------------------------------------
 
 
+GEN_INPUTS = {"gen_n": ("n_points", "Number of points N"), "gen_dim": ("dim", "Dimension"),
+              "gen_alpha": ("alpha", "α (CRP)"), "gen_sigma": ("sigma", "σ (spread)"),
+              "gen_lam": ("lam", "λ (centres)"), "gen_seed": ("seed", "Seed")}
+
+
 def generate() -> None:
+    """Generate from the form's values; a value outside the allowed range says which range."""
     s = st.session_state
-    params = dict(n_points=int(s["gen_n"]), dim=int(s["gen_dim"]), alpha=float(s["gen_alpha"]),
-                  sigma=float(s["gen_sigma"]), lam=float(s["gen_lam"]), seed=int(s["gen_seed"]))
+    spec = {p.key: p for p in sources.SOURCES["generated"].params}
+    params, problems = {}, []
+    for key, (name, label) in GEN_INPUTS.items():
+        p = spec[name]
+        try:
+            params[name] = p.decode(str(s[key]))
+        except ValueError as allowed:
+            problems.append(f"{label} must be {allowed}; it is {s[key]:g}")
+    if problems:
+        s["generate_error"] = "Nothing was generated: " + "; ".join(problems) + "."
+        return
     try:
-        X, labels = data.make_mog(**params)
-    except ValueError as e:          # widget bounds should prevent it; never show a traceback
+        ds = sources.generated_dataset(params)
+    except ValueError as e:          # never show a traceback
         s["generate_error"] = str(e)
         return
-    name = f"Mixture of Gaussians ({params['dim']}-D, N={params['n_points']}, seed {params['seed']})"
-    commit(Dataset(name, X, labels, "generated", params))
+    commit(ds)
 
 
 def generate_new_seed() -> None:
@@ -130,16 +146,18 @@ if tab_gen.open is not False:
                                "(zero-padded below 16, projected onto 16 principal axes above).")
                 # Rows that wrap in a narrow window (equal columns squeezed the inputs to ~60 px there).
                 row = st.container(horizontal=True)
-                row.number_input("α (CRP)", 0.05, 10.0, d["alpha"], 0.1, key="gen_alpha", persist_state="session",
+                # No min/max on the inputs: the browser would only outline an out-of-range value in red and
+                # Generate would do nothing; generate() names the allowed range instead.
+                row.number_input("α (CRP)", value=d["alpha"], step=0.1, key="gen_alpha", persist_state="session",
                                  width=INPUT_PX,
-                                 help="CRP concentration: expected number of clusters grows like α log N.")
-                row.number_input("σ (spread)", 0.05, 10.0, d["sigma"], 0.1, key="gen_sigma", persist_state="session",
-                                 width=INPUT_PX, help="Within-cluster standard deviation.")
-                row.number_input("λ (centres)", 0.0, 100.0, d["lam"], 1.0, key="gen_lam", persist_state="session",
-                                 width=INPUT_PX, help="Standard deviation of the cluster centres.")
+                                 help="CRP concentration, 0.05 to 10: expected number of clusters grows like α log N.")
+                row.number_input("σ (spread)", value=d["sigma"], step=0.1, key="gen_sigma", persist_state="session",
+                                 width=INPUT_PX, help="Within-cluster standard deviation, 0.05 to 10.")
+                row.number_input("λ (centres)", value=d["lam"], step=1.0, key="gen_lam", persist_state="session",
+                                 width=INPUT_PX, help="Standard deviation of the cluster centres, 0 to 100.")
                 row = st.container(horizontal=True, vertical_alignment="bottom")
-                row.number_input("Seed", 0, SEED_MAX, step=1, key="gen_seed", persist_state="session",
-                                 width=SEED_PX, help="The same parameters and seed always give the same set.")
+                row.number_input("Seed", value=0, step=1, key="gen_seed", persist_state="session",
+                                 width=SEED_PX, help="0 to 2147483647. The same parameters and seed always give the same set.")
                 row.form_submit_button("New seed", icon=":material/refresh:", on_click=generate_new_seed,
                                        help="Draw a fresh random seed and generate.")
                 st.form_submit_button("Generate", type="primary", icon=":material/casino:", on_click=generate,
@@ -151,29 +169,21 @@ if tab_gen.open is not False:
 # -- Real data ---------------------------------------------------------------------------------
 
 
-@st.cache_data(show_spinner=False)
-def digit_classes_of(index: tuple[int, ...]) -> list[int]:
-    from sklearn.datasets import load_digits
-    return [int(c) for c in load_digits().target[list(index)]]
-
-
 def draw_digits() -> None:
     s = st.session_state
     k_choice = s["dig_k"]
     n_classes = None if k_choice == "random (CRP)" else int(k_choice)
     split = "test" if s["dig_split"].startswith("held-out") else "train"
-    params = dict(n_points=int(s["dig_n"]), n_classes=n_classes, split=split, seed=int(s["dig_seed"]))
+    seed = s["dig_seed"]
+    if not (float(seed).is_integer() and 0 <= seed <= SEED_MAX):
+        s["digits_error"] = f"Nothing was drawn: the seed must be a whole number from 0 to {SEED_MAX}; it is {seed:g}."
+        return
     try:
-        X, labels, index = data.make_digits_task(**params, return_index=True)
+        ds = sources.digits_dataset(dict(n_points=int(s["dig_n"]), n_classes=n_classes, split=split, seed=int(seed)))
     except ValueError as e:
         s["digits_error"] = f"Cannot draw this task: {e}"
         return
-    classes = digit_classes_of(tuple(int(i) for i in index))
-    present = sorted(set(classes))
-    params.update(index=[int(i) for i in index], digit_classes=classes)
-    name = (f"Digits {', '.join(map(str, present))} (N={params['n_points']}, "
-            f"{'held-out' if split == 'test' else 'training'} images, seed {params['seed']})")
-    commit(Dataset(name, X, labels, "digits", params, images=X.copy()))
+    commit(ds)
 
 
 def draw_digits_new_seed() -> None:
@@ -220,8 +230,8 @@ if tab_real.open is not False:
                 st.radio("Images from", ["held-out split (539 images)", "training split (1258 images)"],
                          key="dig_split", persist_state="session", horizontal=True)
                 row = st.container(horizontal=True, vertical_alignment="bottom")
-                row.number_input("Seed", 0, SEED_MAX, step=1, key="dig_seed", persist_state="session",
-                                 width=SEED_PX, help="The same options and seed always give the same task.")
+                row.number_input("Seed", value=0, step=1, key="dig_seed", persist_state="session",
+                                 width=SEED_PX, help="0 to 2147483647. The same options and seed always give the same task.")
                 row.form_submit_button("New seed", icon=":material/refresh:", on_click=draw_digits_new_seed,
                                        help="Draw a fresh random seed and a new task.")
                 st.form_submit_button("Draw task", type="primary", icon=":material/casino:", on_click=draw_digits,
@@ -271,12 +281,18 @@ if tab_up.open is not False:
                        "header naming the columns; you pick the columns to use and the one holding known "
                        "labels, if any. Rows with a missing value (empty, NA, NaN) are left out. "
                        "NumPy files: a 2-D array (.npy) or arrays `X` and `labels` (.npz). "
-                       f"At most {data.MAX_POINTS:,} points and {tables.size_in_words(tables.MAX_UPLOAD_BYTES)}.")
-            upload = st.file_uploader("Point set file (CSV, TSV, TXT, NPY or NPZ)", key="upload_file")
+                       f"At most {data.MAX_POINTS:,} points and {UPLOAD_LIMIT}.")
+            upload = st.file_uploader(f"Point set file (CSV, TSV, TXT, NPY or NPZ; up to {UPLOAD_LIMIT})",
+                                      key="upload_file")
         st.session_state.pop("upload_candidate", None)
         if upload is None:
             right.info("Upload a file to preview it here. Nothing changes until you press **Use this data**.",
                        icon=":material/upload_file:")
+        elif upload.size > tables.MAX_UPLOAD_BYTES:
+            left.error(f"**{upload.name}** is {tables.size_in_words(upload.size)}: files up to {UPLOAD_LIMIT} are "
+                       f"accepted ({data.MAX_POINTS:,} points of 64 coordinates make a CSV of about 3 MB). Keep fewer "
+                       "rows or columns, or save it as .npy.", icon=":material/error:")
+            left.caption(f"The current data set is unchanged: {current.name}.")
         else:
             raw = upload.getvalue()
             try:

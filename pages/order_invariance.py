@@ -9,12 +9,14 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from gfncp import invariance as inv
+from gfncp import orders as od
 from gfncp.figures import invariance as figs
 from gfncp.projection import project_2d
 from gfncp.ui.busy import model_work
 from gfncp.ui.state import get_dataset, models_or_stop
 from gfncp.ui.studies import (DEFAULT_ORDERS, DEFAULT_SEED, EXACT_ORDERS, REWARD_SAMPLES, SCORED, OrderStudy,
                                exact_orders, reward_posterior, scored_orders)
+from gfncp.ui.training_range import show_training_range
 
 N_SHOWN = 3                # random orders shown next to the original one
 PLOT_CONFIG = {"displaylogo": False}
@@ -40,15 +42,20 @@ if N < 2:
     st.info("Order invariance needs at least 2 points: the current data set has one. Pick another set on the Data page.")
     st.stop()
 
+show_training_range(ds, gfn)
 st.caption(f"Data: **{ds.name}** · {N} points in {ds.dim}-D · models **{gfn.name}** vs **{ncp.name}**")
 
+st.session_state.setdefault("inv_n_orders", DEFAULT_ORDERS)      # defaults here: a link may have set them
+st.session_state.setdefault("inv_seed", DEFAULT_SEED)
 c1, c2, c3 = st.columns([2, 1, 2])
-n_orders = c1.slider("Number of random orders R", 5, 200, DEFAULT_ORDERS, step=5, key="inv_n_orders",
+n_orders = c1.slider("Number of random orders R", 5, 200, step=5, key="inv_n_orders",
                      help="Each order is a uniformly random permutation of the points.")
-seed = int(c2.number_input("Seed", min_value=0, max_value=2**31 - 1, value=DEFAULT_SEED, step=1, key="inv_seed",
+seed = int(c2.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key="inv_seed",
                            help="Seed of the numpy Generator that draws the orders."))
 
 truth_known = ds.truth is not None
+if st.session_state.get("inv_scored") not in [k for k in SCORED if truth_known or k != "truth"]:
+    st.session_state.pop("inv_scored", None)       # a link's "truth" on a set without labels
 scored = c3.radio(
     "Clustering scored in every order", [k for k in SCORED if truth_known or k != "truth"],
     format_func=SCORED.get, key="inv_scored",
@@ -239,6 +246,49 @@ else:
                f"log q of the fixed clustering under this order: GFNCP {lq['GFNCP']:.2f} "
                f"(median over the {n_orders} orders {summaries['GFNCP']['median']:.2f}), "
                f"NCP {lq['NCP']:.2f} (median {summaries['NCP']['median']:.2f}).")
+
+# -- 3b. orders chosen by hand ----------------------------------------------------------------
+st.subheader("Orders of your choice, side by side")
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def hand_orders_table(data_key: str, specs: tuple, fixed_key: str, _models, _X, _fixed, _orders):
+    orders = np.stack(_orders)
+    out = {}
+    for name, m in _models.items():
+        labels, greedy_lq = m.greedy_orders(_X, orders)
+        out[name] = {"fixed": m.log_prob_orders(_X, _fixed, orders), "k": labels.max(axis=1) + 1,
+                     "greedy": greedy_lq}
+    return out
+
+
+example = "data,reversed,pca" + (",clusters" if truth_known else "") + ",random:1" + (
+    ",typed:" + ".".join(str(i) for i in reversed(range(N))) if N <= od.TYPED_MAX_N else "")
+st.session_state.setdefault("inv_hand_orders", example)
+text = st.text_input(
+    "Orders (separated by commas)", key="inv_hand_orders",
+    help="data = the data's row order; reversed; pca = sorted along the first principal axis; clusters = cluster by "
+         f"cluster (true labels); random:SEED; typed:I.J.K… (every point once, sets of up to {od.TYPED_MAX_N} points).")
+chosen, problems = od.parse_order_specs(text, N, X=ds.X, labels=truth)
+for p in problems:
+    st.warning(p, icon=":material/warning:")
+if chosen:
+    specs = tuple(s for s, _ in chosen)
+    try:
+        hand = hand_orders_table(ds.key, specs, str(hash(fixed.tobytes())), models, X, fixed, [o for _, o in chosen])
+    except (ValueError, RuntimeError) as err:
+        st.error(f"The models could not run on these orders: {err}")
+    else:
+        st.table(pd.DataFrame({
+            "order": [f"{s} ({od.format_order(o[:6])}{' …' if N > 6 else ''})" for s, o in chosen],
+            "GFNCP log q (fixed clustering)": [f"{v:.2f}" for v in hand["GFNCP"]["fixed"]],
+            "NCP log q (fixed clustering)": [f"{v:.2f}" for v in hand["NCP"]["fixed"]],
+            "GFNCP greedy K": hand["GFNCP"]["k"], "NCP greedy K": hand["NCP"]["k"],
+        }).set_index("order"))
+        st.caption(f"log q of {fixed_text} under each order (nats), and the number of clusters each model finds "
+                   "when the points come in that order. An order-invariant model gives the same log q in every row.")
+else:
+    st.caption("Type at least one order, e.g. " + example + ".")
 
 # -- 4. why ---------------------------------------------------------------------------------
 st.header("4 · Why GFNCP should not care about the order")

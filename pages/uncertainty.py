@@ -15,6 +15,7 @@ from gfncp.figures import uncertainty as figs
 from gfncp.prior import TEXTBOOK
 from gfncp.ui.busy import model_work
 from gfncp.ui.state import current_pair, get_dataset, models_or_stop, projection
+from gfncp.ui.training_range import show_training_range
 from gfncp.ui.studies import (DEFAULT_BURN_IN, DEFAULT_SAMPLES, DEFAULT_SWEEPS, REFERENCES, automatic_reference,
                                baseline, clamp_burn_in, exact_posterior, gibbs_run, kmeans_k, mixture_references_apply,
                                model_exact, posterior_summary, reward_posterior)
@@ -70,20 +71,23 @@ if N < 2:
     st.info("Uncertainty needs at least 2 points: the current data set has one. Pick another set on the Data page.")
     st.stop()
 
+show_training_range(ds, gfn)
 st.caption(f"Data: **{ds.name}** · {N} points in {ds.dim}-D · model **{gfn.name}**"
            + (f" (input mapped to {gfn.dim}-D)" if ds.dim != gfn.dim else ""))
 
 # Fixed-width groups in a row that wraps: equal columns cut labels off in a narrow window.
 row = st.container(horizontal=True, gap="small")
 c1, c2, c3, c4, c5 = (row.container(width=px) for px in (230, 150, 250, 240, 250))
-n_samples = c1.select_slider("Posterior samples S", options=[10, 20, 50, 100, 200, 500], value=DEFAULT_SAMPLES, key="unc_S",
+for _key, _default in (("unc_S", DEFAULT_SAMPLES), ("unc_seed", 0), ("unc_ncp", False), ("unc_reward", False)):
+    st.session_state.setdefault(_key, _default)      # defaults here: a link may have set them
+n_samples = c1.select_slider("Posterior samples S", options=[10, 20, 50, 100, 200, 500], key="unc_S",
                              help="Ancestral samples from the model's sequential policy (all equally weighted).")
-seed = int(c2.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="unc_seed"))
+seed = int(c2.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key="unc_seed"))
 ref_mode = c3.radio("Reference clustering", list(REFERENCES), key="unc_ref", horizontal=True,
                     help="The clustering that per-point uncertainty is expressed against.")
 ref_key = REFERENCES[ref_mode]
-with_ncp = c4.checkbox("Also sample NCP for comparison", value=False, key="unc_ncp")
-with_reward = c5.checkbox("GFNCP's reward posterior p_R", value=False, key="unc_reward",
+with_ncp = c4.checkbox("Also sample NCP for comparison", key="unc_ncp")
+with_reward = c5.checkbox("GFNCP's reward posterior p_R", key="unc_reward",
                           help="p_R(c | x) = R(c | x) / Z(x), from GFNCP's terminal flows: order-free by construction. "
                                "Exact over all partitions for sets of up to 9 points; beyond, GFNCP's S samples "
                                "reweighted by R / q (self-normalised importance sampling; its effective sample size "

@@ -15,6 +15,7 @@ import plotly.io as pio
 import pytest
 
 from gfncp import trace_export as tx
+from gfncp import orders as od
 from gfncp.figures import plotly_frames
 from gfncp.figures import step_text as stt
 from gfncp.figures import step_through as stf
@@ -151,14 +152,15 @@ def test_flow_values_equal_the_trace(trace, xy):
         assert fv["log_in"] == pytest.approx(trace.log_flow_in[n])
         assert fv["log_out"] == pytest.approx(np.log(np.exp(trace.log_flows[n]).sum()))
         assert fv["log_ratio"] == pytest.approx(0.0, abs=1e-9)   # the synthetic trace is consistent
-        assert stt.fmt_flow(fv["log_in"]) in stt.flow_line(trace, n)
+        line = stt.flow_line(trace, n)                  # log units, relative to the root; no raw magnitudes
+        assert f"log flow in {fv['log_in'] - trace.log_root:+.2f}" in line and "e+" not in line
     fig = stf.step_figure(xy, trace, 4)
     strip = next(t for t in fig.data if t.name == "log(out/in)")
     assert np.allclose(strip.y, log_out - log_in)
     assert "flow in" in fig.layout.title.text and "log q" in fig.layout.title.text
     bad = make_trace(CHOICES, consistent=False)
     assert stt.flow_values(bad, 3)["log_ratio"] == pytest.approx(0.3)
-    assert "≠" in stt.flow_line(bad, 3) and f"ratio out/in {np.exp(0.3):.2f}" in stt.flow_line(bad, 3)
+    assert "≠" in stt.flow_line(bad, 3) and "out − in = +0.30" in stt.flow_line(bad, 3)
     assert stt.flow_values(make_trace(CHOICES, kind="ncp"), 3) is None
 
 
@@ -403,13 +405,17 @@ def test_page_order_decoding_compare_and_exports(page_models):
     at.session_state["dataset"] = small_dataset()
     at.run()
     order_text = [m.value for m in at.markdown if m.value.startswith("**Input order:**")]
-    assert order_text and "row order" in order_text[0] and "step 1 assigns point #0" in order_text[0]
+    assert order_text and "the data's row order: 0 1 2 3" in order_text[0]
     at.slider(key="st_step").set_value(9).run()
 
     at.button(key="st_new_order").click().run()            # a new order restarts at step 1
+    assert at.selectbox(key="st_order_kind").value == "random"
     assert at.number_input(key="st_order_seed").value == 1
-    assert "random order #1" in [m.value for m in at.markdown if m.value.startswith("**Input order:**")][0]
+    shown = [m.value for m in at.markdown if m.value.startswith("**Input order:**")][0]
+    assert "random order (seed 1): " + od.format_order(od.make_order("random", 30, seed=1)[:12]) in shown
     assert counter(at).startswith("**Step 1 of 30:")
+    at.button(key="st_new_order").click().run()
+    assert at.number_input(key="st_order_seed").value == 2
 
     at.radio(key="st_mode").set_value("Sampled").run()
     at.number_input(key="st_seed").set_value(7).run()
@@ -425,16 +431,41 @@ def test_page_order_decoding_compare_and_exports(page_models):
     assert at.session_state["st_timings"]["step view"] < 30   # recorded (not a timing test)
 
 
-def test_page_large_set_steps_on_the_server(page_models):
+def test_page_hand_set_orders(page_models):
     from streamlit.testing.v1 import AppTest
 
-    n = stf.CLIENT_FRAMES_MAX_N + 20
+    at = AppTest.from_file(PAGE, default_timeout=180)
+    at.session_state["dataset"] = small_dataset(8, seed=3)
+    at.run()
+    kinds = at.selectbox(key="st_order_kind").options
+    assert len(kinds) == 6                                  # every kind, typed included (8 <= 12 points)
+    for kind in ("reversed", "pca", "clusters"):
+        at.selectbox(key="st_order_kind").set_value(kind).run()
+        assert not at.exception and not at.error, (kind, [e.value for e in at.error])
+        shown = [m.value for m in at.markdown if m.value.startswith("**Input order:**")][0]
+        expect = od.make_order(kind, 8, X=at.session_state["dataset"].X, labels=at.session_state["dataset"].labels)
+        assert od.format_order(expect) in shown, (kind, shown)
+        assert f"point #{expect[0]} →" in counter(at)
+    at.selectbox(key="st_order_kind").set_value("typed").run()
+    assert at.text_input(key="st_order_text").value == "7 6 5 4 3 2 1 0"
+    at.text_input(key="st_order_text").set_value("3 1 1").run()
+    assert at.error and "Point 1 appears twice" in at.error[0].value      # said, and the page still works
+    assert counter(at).startswith("**Step 1 of 8: point #0")
+    at.text_input(key="st_order_text").set_value("2, 0, 1, 3, 4, 5, 6, 7").run()
+    assert not at.error and counter(at).startswith("**Step 1 of 8: point #2")
+    at.button(key="st_forward").click().run()
+    assert counter(at).startswith("**Step 2 of 8: point #0")
+
+
+def test_page_play_pause_and_the_end(page_models):
+    from streamlit.testing.v1 import AppTest
+
+    n = 40
     at = AppTest.from_file(PAGE, default_timeout=180)
     at.session_state["dataset"] = small_dataset(n, seed=4)
     at.run()
     assert not at.exception, at.exception
     assert not at.button(key="st_play").disabled
-    assert any("drawn on the server" in c.value for c in at.caption)
     at.slider(key="st_step").set_value(n - 1).run()
     at.button(key="st_forward").click().run()
     assert counter(at).startswith(f"**Step {n} of {n}:")

@@ -69,14 +69,16 @@ def flow_values(trace: Trace, n: int) -> dict | None:
 
 
 def flow_line(trace: Trace, n: int) -> str:
-    """One line: flow in vs flow out at step n and the running log q."""
+    """One line: flow in vs flow out at step n in log units relative to the root (never raw
+    magnitudes: a set far from the training data puts flows e^1000 apart), and the running log q."""
     fv = flow_values(trace, n)
     logq = f"log q(partial clustering) = {trace.log_q[n]:.2f}"
     if fv is None:
         return f"{logq} · NCP scores options with logits, not flows"
-    rel = "≈" if math.log(0.95) < fv["log_ratio"] < math.log(1.05) else "≠"
-    return (f"flow in {fmt_flow(fv['log_in'])} {rel} flow out {fmt_flow(fv['log_out'])} "
-            f"(ratio out/in {fmt_ratio(fv['log_ratio'])}) · {logq}")
+    rel = "≈" if abs(fv["log_ratio"]) < 0.05 else "≠"
+    root = float(trace.log_root)
+    return (f"log flow in {fv['log_in'] - root:+.2f} {rel} log flow out {fv['log_out'] - root:+.2f} "
+            f"(relative to the root; out − in = {fv['log_ratio']:+.2f}) · {logq}")
 
 
 def step_caption(trace: Trace, n: int, other: Trace | None = None) -> str:

@@ -201,13 +201,50 @@ def browser():
             b.close()
 
 
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+def watch_page(page) -> None:
+    """Record on `page` every uncaught script error (page.page_errors) and every request to a
+    host other than the app's own (page.foreign_requests): the app must work offline."""
+    from urllib.parse import urlsplit
+
+    page.page_errors = []
+    page.foreign_requests = []
+    page.on("pageerror", lambda err: page.page_errors.append(str(err)))
+
+    def on_request(request):
+        parts = urlsplit(request.url)
+        if parts.scheme in ("http", "https", "ws", "wss") and parts.hostname not in LOCAL_HOSTS:
+            page.foreign_requests.append(request.url)
+
+    page.on("request", on_request)
+
+
+def page_problems(page) -> list[str]:
+    return ([f"page error: {e}" for e in getattr(page, "page_errors", [])]
+            + [f"request to another host: {u}" for u in getattr(page, "foreign_requests", [])])
+
+
+def assert_clean_page(page) -> None:
+    """No uncaught script error and no request to another host so far on this page."""
+    problems = page_problems(page)
+    assert not problems, "\n".join(problems)
+
+
 @pytest.fixture
 def page(browser):
+    """A fresh page in its own context. Every test using it fails on a page error or on a request
+    to a host other than the app's (checked when the test ends)."""
     context = browser.new_context(viewport=VIEWPORT)
     pg = context.new_page()
     pg.set_default_timeout(30_000)
+    watch_page(pg)
     try:
         yield pg
+        problems = page_problems(pg)
+        if problems:
+            pytest.fail("\n".join(problems[:20]))
     finally:
         context.close()
 
