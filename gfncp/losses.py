@@ -128,6 +128,7 @@ def swap_residuals(tf: TeacherForced, tf_swapped: TeacherForced, first: torch.Te
     Pairs beyond a row's last real point give 0.
     """
     lp, lps = tf.log_p_chosen, tf_swapped.log_p_chosen          # (B, N), 0 off-steps
+    first = first.to(lp.device)
     d = (lp[:, first] + lp[:, first + 1]) - (lps[:, first] + lps[:, first + 1])
     inside = (first + 1)[None, :] <= tf.last[:, None]
     return torch.where(inside, d, torch.zeros_like(d))
@@ -136,6 +137,7 @@ def swap_residuals(tf: TeacherForced, tf_swapped: TeacherForced, first: torch.Te
 def swap_balance(tf: TeacherForced, tf_swapped: TeacherForced, first: torch.Tensor) -> torch.Tensor:
     """Mean over the batch's swapped pairs of d^2 (`swap_residuals`), a scalar."""
     d = swap_residuals(tf, tf_swapped, first)
+    first = first.to(d.device)
     inside = (first + 1)[None, :] <= tf.last[:, None]
     return (d ** 2).sum() / inside.sum().clamp_min(1)
 

@@ -208,6 +208,7 @@ def add_swap(loss, stats, weight: float, net: SetNetwork, X, y, tf, rng: np.rand
     over the same sets with the disjoint adjacent pairs (2m + o, 2m + 1 + o), o random in {0, 1},
     swapped. X (B, N, d) and y (B, N) hold no padding (a training batch has one N)."""
     perm, first = swap_pairs(X.shape[1], int(rng.integers(2)))
+    perm = perm.to(X.device)
     swap = swap_balance(tf, teacher_forced(net, X[:, perm], swap_labels(y, perm)), first)
     return loss + weight * swap, {**stats, "swap": swap.item()}
 
@@ -218,6 +219,7 @@ def add_swap_policy(loss, stats, weight: float, net: SetNetwork, X, rng: np.rand
     sampled = sample_policy(net, X, gen)
     tf = teacher_forced(net, X, sampled)
     perm, first = swap_pairs(X.shape[1], int(rng.integers(2)))
+    perm = perm.to(X.device)
     swap = swap_balance(tf, teacher_forced(net, X[:, perm], swap_labels(sampled, perm)), first)
     return loss + weight * swap, {**stats, "swap_policy": swap.item()}
 
