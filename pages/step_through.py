@@ -232,7 +232,7 @@ def player() -> None:
             st.caption(f"**{stt.step_caption(trace, n, other)}**",
                        help="Steps count from 1; points are numbered by their row in the data (from 0).")
     if N > 1:
-        st.slider("Step", 1, N, key="st_step", label_visibility="collapsed", on_change=_pause)
+        st.slider("Step", 1, N, key="st_step", label_visibility="collapsed")
     fig = stf.step_figure(xy, trace, n, other, axis_titles=axis_titles)
     st.plotly_chart(fig, key="st_figure", config={"displaylogo": False})
     st.session_state.setdefault("st_timings", {})["step view"] = time.perf_counter() - t0

@@ -47,7 +47,7 @@ def test_play_30_steps_every_frame_has_every_option(st_app, dev_models_dir):
     play = page.get_by_role("button", name="Play", exact=True)
     play.click()
     seen: dict[int, tuple] = {}
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 240
     while time.monotonic() < deadline:
         f = page.evaluate(_FRAME_JS)
         cap, fig = _step(f["cap"]), _step(f["title"])
