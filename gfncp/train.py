@@ -555,6 +555,13 @@ def export(cfg: TrainConfig, net: SetNetwork, run_dir: Path, command: str, model
                 f"data-parallel over {info['world_size']} processes ({info.get('backend')}): each step's batch of "
                 f"{cfg.batch} sets is the sum of {info['world_size']} x {info['batch_per_rank']} drawn by the ranks "
                 "from their own streams")
+    if cfg.dataset == "broad":
+        card["broad_prior"] = BroadPrior().to_dict()
+        card["input_mapping"] = (
+            f"Any set (N, d) in any units: standardised per feature (median, IQR / 1.349; gfncp.standardize), then "
+            f"zero-padded to {cfg.dim} features or projected on its first {cfg.dim} principal axes "
+            "(gfncp.broad_prior.to_model_space, gfncp.routing.map_to_pair); the network standardises each feature "
+            "again inside itself, so its answer does not depend on the units.")
     if cfg.dataset == "mog" and cfg.dim > 2:
         card["input_mapping"] = (
             f"Sets of dimension d < {cfg.dim} are zero-padded to {cfg.dim}; d > {cfg.dim} are projected on their "
