@@ -264,9 +264,16 @@ def hand_orders_table(data_key: str, specs: tuple, fixed_key: str, _models, _X, 
 
 example = "data,reversed,pca" + (",clusters" if truth_known else "") + ",random:1" + (
     ",typed:" + ".".join(str(i) for i in reversed(range(N))) if N <= od.TYPED_MAX_N else "")
-st.session_state.setdefault("inv_hand_orders", example)
-text = st.text_input(
-    "Orders (separated by commas)", key="inv_hand_orders",
+
+
+def _use_example() -> None:
+    st.session_state["inv_hand_orders"] = example
+
+
+st.session_state.setdefault("inv_hand_orders", "")      # nothing runs until orders are typed (or linked)
+row = st.container(horizontal=True, vertical_alignment="bottom")
+text = row.text_input(
+    "Orders (separated by commas)", key="inv_hand_orders", placeholder=example, width=520,
     help="data = the data's row order; reversed; pca = sorted along the first principal axis; clusters = cluster by "
          f"cluster (true labels); random:SEED; typed:I.J.K… (every point once, sets of up to {od.TYPED_MAX_N} points).")
 chosen, problems = od.parse_order_specs(text, N, X=ds.X, labels=truth)
@@ -288,7 +295,7 @@ if chosen:
         st.caption(f"log q of {fixed_text} under each order (nats), and the number of clusters each model finds "
                    "when the points come in that order. An order-invariant model gives the same log q in every row.")
 else:
-    st.caption("Type at least one order, e.g. " + example + ".")
+    st.caption("Type the orders to compare, e.g. " + example + ", or press **Use the example**.")
 
 # -- 4. why ---------------------------------------------------------------------------------
 st.header("4 · Why GFNCP should not care about the order")

@@ -10,7 +10,8 @@ from gfncp import state_graph as sg
 from gfncp.figures.state_graph import residual_summary, state_graph_figure
 from gfncp.ui.sources import generated_dataset
 from gfncp.ui.state import current_pair, get_dataset, models_or_stop, set_dataset
-from gfncp.ui.studies import PRIOR, mixture_references_apply
+from gfncp.prior import TEXTBOOK
+from gfncp.ui.studies import mixture_references_apply
 from gfncp.ui.training_range import show_training_range
 
 PLOT_CONFIG = {"displaylogo": False}
@@ -25,7 +26,7 @@ def cached_graph(data_key: str, model_name: str, model_id: int, _model, _X):
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def cached_exact(data_key: str, _X):
-    return refs.exact_posterior(_X, **PRIOR)
+    return refs.exact_posterior(_X, **TEXTBOOK.as_dict())
 
 
 def _example(n: int) -> None:

@@ -79,3 +79,17 @@ def test_state_graph_page_small_examples(app_frame_test):
     at.text_input(key="sg_order_text").set_value("3 1 1 0").run()
     assert at.error and "Point 1 appears twice" in at.error[0].value
     _clean(at)
+
+
+def test_order_invariance_hand_orders_side_by_side(app_frame_test):
+    at = app_frame_test
+    at.query_params.update({"data": "generated", "n": "8", "seed": "3", "R": "5",
+                            "orders": "data,reversed,typed:7.6.5.4.3.2.1.0,random:2,typed:0.0"})
+    at.switch_page(str(REPO / "pages/order_invariance.py")).run()
+    _clean(at)
+    assert at.text_input(key="inv_hand_orders").value.startswith("data,reversed")
+    table = [t for t in at.table if "GFNCP log q (fixed clustering)" in t.value.columns][0].value
+    assert len(table) == 4                                   # the bad spec is named, the others compared
+    assert [w.value for w in at.warning if "appears twice" in w.value]
+    # reversed and typed 7..0 are the same order: the same log q
+    assert table.iloc[1]["GFNCP log q (fixed clustering)"] == table.iloc[2]["GFNCP log q (fixed clustering)"]
