@@ -1,0 +1,52 @@
+"""Greedy NMI of a training run's current checkpoint on the bundled real tables and two
+held-out digits tasks, through the general pair's input mapping: a quick look at a run in
+progress (minutes), before `python -m gfncp.evaluate_real` scores the exported pair.
+
+    python scripts/probe_real.py runs/gfncp-general [runs/ncp-general ...]
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from gfncp import data, routing
+from gfncp.checkpoint import load as load_checkpoint
+from gfncp.clusterer import Clusterer
+from gfncp.metrics import nmi
+from gfncp.network import NetworkConfig, SetNetwork
+from gfncp.real_data import REAL_SETS, load_real
+from gfncp.runtime import configure_torch
+from gfncp.train import config_from_dict
+
+DIGITS_PROBES = ((150, 3, 11), (200, 5, 12))     # (N, classes, seed), test split
+
+
+def probe(run_dir: Path) -> None:
+    import json
+
+    cfg = config_from_dict(json.loads((run_dir / "config.json").read_text()))
+    ckpt = load_checkpoint(run_dir / "checkpoint.pt")
+    net = SetNetwork(NetworkConfig.from_dict(cfg.network.to_dict()))
+    net.load_state_dict(ckpt["model"])
+    model = Clusterer(net.eval(), cfg.kind, run_dir.name)
+    sets = [(name, load_real(name).X, load_real(name).labels) for name in REAL_SETS]
+    for n, k, seed in DIGITS_PROBES:
+        X, y = data.make_digits_task(n, n_classes=k, split="test", seed=seed)
+        sets.append((f"digits-{k}", X, y))
+    scores = []
+    with torch.inference_mode():
+        for name, X, y in sets:
+            labels = model.greedy(routing.map_to_pair(X, routing.GENERAL))
+            scores.append(nmi(y, labels))
+            print(f"{run_dir.name} it {ckpt['iteration']}: {name} NMI {scores[-1]:.3f} (K={labels.max() + 1})",
+                  flush=True)
+    print(f"{run_dir.name} it {ckpt['iteration']}: mean {np.mean(scores):.3f} over {len(scores)} sets")
+
+
+if __name__ == "__main__":
+    configure_torch(1)
+    for arg in sys.argv[1:]:
+        probe(Path(arg))
