@@ -86,16 +86,17 @@ def policy_fm(tf: TeacherForced) -> torch.Tensor:
     return (flow_residuals(tf) ** 2).sum() / _n_steps(tf)
 
 
-def swap_pairs(n_points: int, offset: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Disjoint adjacent pairs of positions (2m + offset, 2m + 1 + offset) within 0..n_points-1.
+def swap_pairs(n_points: int, offset: int, device=None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Disjoint adjacent pairs of positions (2m + offset, 2m + 1 + offset) within 0..n_points-1,
+    as tensors on `device` (the batch's: they index it and are compared with its tensors).
 
     -> (perm (n_points,) long: the swapped order as indices into the original positions,
         first (P,) long: the first position i of each swapped pair (i, i + 1)).
     """
     if offset not in (0, 1):
         raise ValueError(f"offset must be 0 or 1, got {offset}")
-    first = torch.arange(offset, n_points - 1, 2)
-    perm = torch.arange(n_points)
+    first = torch.arange(offset, n_points - 1, 2, device=device)
+    perm = torch.arange(n_points, device=device)
     perm[first], perm[first + 1] = first + 1, first
     return perm, first
 

@@ -207,8 +207,7 @@ def add_swap(loss, stats, weight: float, net: SetNetwork, X, y, tf, rng: np.rand
     """loss + weight * swap balance (gfncp.losses.swap_balance): a second teacher-forced pass
     over the same sets with the disjoint adjacent pairs (2m + o, 2m + 1 + o), o random in {0, 1},
     swapped. X (B, N, d) and y (B, N) hold no padding (a training batch has one N)."""
-    perm, first = swap_pairs(X.shape[1], int(rng.integers(2)))
-    perm = perm.to(X.device)
+    perm, first = swap_pairs(X.shape[1], int(rng.integers(2)), X.device)
     swap = swap_balance(tf, teacher_forced(net, X[:, perm], swap_labels(y, perm)), first)
     return loss + weight * swap, {**stats, "swap": swap.item()}
 
@@ -218,8 +217,7 @@ def add_swap_policy(loss, stats, weight: float, net: SetNetwork, X, rng: np.rand
     the states the model visits (ambiguous ones included), not only the true path."""
     sampled = sample_policy(net, X, gen)
     tf = teacher_forced(net, X, sampled)
-    perm, first = swap_pairs(X.shape[1], int(rng.integers(2)))
-    perm = perm.to(X.device)
+    perm, first = swap_pairs(X.shape[1], int(rng.integers(2)), X.device)
     swap = swap_balance(tf, teacher_forced(net, X[:, perm], swap_labels(sampled, perm)), first)
     return loss + weight * swap, {**stats, "swap_policy": swap.item()}
 
@@ -583,8 +581,10 @@ def describe_data(cfg: TrainConfig) -> str:
             f"{cfg.n_max}], a fresh random order per set; per-set median centring inside the model.")
 
 
+# Every flag that changes the configuration: --resume refuses them (a resumed run keeps its own).
 CONFIG_FLAGS = ("objective", "iters", "fm", "tb", "fm_policy", "order", "paired_orders", "lr", "batch", "fm_warmup",
-                "h_dim", "g_dim", "hidden", "depth", "init_from", "seed", "threads")
+                "fm_ramp", "swap", "swap_policy", "anchor", "h_dim", "g_dim", "hidden", "depth", "init_from", "seed",
+                "threads")
 
 
 def parser() -> argparse.ArgumentParser:

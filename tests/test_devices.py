@@ -62,6 +62,7 @@ def test_inference_creates_every_tensor_on_the_input_device(dev_models_dir):
 
 @pytest.mark.parametrize("kind, over, weights", [
     ("gfncp", {}, {"fm_policy": 0.3}),                                    # policy samples in the loss
+    ("gfncp", {}, {"swap": 0.5, "swap_policy": 0.5, "anchor": 0.5}),      # swapped orders, anchored level
     ("gfncp", {"paired_orders": True}, {"order": 1.0}),
     ("gfncp", {"objective": "paper", "beta_uniform": 0.0}, {"nll": 0.0}),  # exploration batch
     ("gfncp", {"objective": "paper", "beta_uniform": 1.0}, {"nll": 0.0}),  # on-policy negative sample

@@ -161,3 +161,10 @@ def test_checkpoint_writes_are_atomic(tmp_path, monkeypatch):
     assert torch.load(path, weights_only=True)["iteration"] == 1
     assert [p.name for p in tmp_path.iterdir()] == [checkpoint.NAME]
 
+
+
+@pytest.mark.parametrize("flag", ["--iters 5", "--swap 1", "--fm-ramp 0.1", "--batch 8"])
+def test_resume_refuses_flags_that_would_change_the_run(tmp_path, flag, capsys):
+    with pytest.raises(SystemExit):
+        main(["--resume", str(tmp_path), *flag.split()])
+    assert "--resume continues a run with its saved configuration" in capsys.readouterr().err
