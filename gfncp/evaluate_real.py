@@ -40,7 +40,7 @@ from .sklearn_api import GFNCPClustering
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = ROOT / "assets" / "results"
 DOCS_PAGE = ROOT / "docs" / "results-real-data.md"
-DIGITS_TASKS = ((150, 3, 11), (200, 5, 12), (300, 4, 13))     # (N, classes, seed), test split
+DIGITS_TASKS = ((150, 3, 11), (200, 5, 12), (250, 6, 13))     # (N, classes, seed), test split
 
 
 def real_sets(quick: bool = False) -> list[tuple[str, np.ndarray, np.ndarray]]:
