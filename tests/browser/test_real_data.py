@@ -78,7 +78,7 @@ def test_oversize_upload_is_refused_in_words(dev_models_dir, st_app, st_helpers,
 
     st_app.measure("data: upload oversize file", lambda: file_input.set_input_files(str(big)), timeout=120)
     errors = [t for t in page.locator('[data-testid="stAlertContentError"]').all_inner_texts() if t.strip()]
-    assert len(errors) == 1 and "big.csv" in errors[0] and "12 MB; the limit is 10 MB" in errors[0], errors
+    assert len(errors) == 1 and "big.csv" in errors[0] and "is 12 MB" in errors[0] and "up to 10 MB" in errors[0], errors
     assert page.get_by_role("button", name="Use this data").count() == 0
     assert main_charts(page).count() == 0                          # the old preview is gone
     assert sidebar(page).get_by_text(re.compile(r"N = 100 points")).is_visible()
