@@ -308,7 +308,8 @@ def test_oversize_upload_says_the_limit_and_clears_the_preview(app):
     before = current(app)
     upload(app, "huge.csv", b"1.0,2.0\n" * (11_000_000 // 8))
     assert len(app.error) == 1
-    assert "huge.csv" in app.error[0].value and "11 MB; the limit is 10 MB" in app.error[0].value
+    message = app.error[0].value
+    assert "huge.csv" in message and "is 11 MB" in message and "up to 10 MB" in message
     assert not app.get("plotly_chart") and not use_upload_button(app)
     assert current(app) is before
     assert any("10 MB" in c.value for c in app.caption)           # the caption names the limit
