@@ -33,9 +33,11 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
 from .busy import give_way
-from .studies import (DEFAULT_BURN_IN, DEFAULT_ORDERS, DEFAULT_SAMPLES, DEFAULT_SEED, DEFAULT_SWEEPS, REFERENCES,
-                      OrderStudy, automatic_reference, baseline, clamp_burn_in, exact_posterior, gibbs_run, kmeans_k,
-                      model_exact, posterior_summary)
+from .. import invariance as inv
+from .studies import (DEFAULT_BURN_IN, DEFAULT_ORDERS, DEFAULT_SAMPLES, DEFAULT_SEED, DEFAULT_SWEEPS, EXACT_ORDERS,
+                      REFERENCES, REWARD_SAMPLES, OrderStudy, automatic_reference, baseline, clamp_burn_in,
+                      exact_orders, exact_posterior, gibbs_run, kmeans_k, model_exact, posterior_summary,
+                      reward_posterior)
 
 MAX_POINTS = 1000
 THREADS = 2                  # workers for the order study's model calls
@@ -103,6 +105,18 @@ def prefetch_heavy_pages(ds, pair: str, gfn, ncp, model_input: Callable[[], np.n
             if stop():
                 return
             study.agreement(done, name)
+        # Tiny sets: the page's exact per-order distributions and GFNCP's reward posterior
+        # (pages/order_invariance.py computes them without being asked there).
+        if ds.n <= inv.MAX_ORDER_TV_N + 1:
+            if stop():
+                return
+            reward_posterior(ds.key, gfn.name, REWARD_SAMPLES, s["order_seed"], gfn, X)
+        if ds.n <= inv.MAX_ORDER_TV_N:
+            r_exact = min(EXACT_ORDERS, s["n_orders"])
+            for model in (gfn, ncp):
+                if stop():
+                    return
+                exact_orders(ds.key, model.name, r_exact, s["order_seed"], model, X, study.orders[:r_exact])
         summaries = {}
         for model in (gfn, ncp) if s["with_ncp"] else (gfn,):
             if stop():

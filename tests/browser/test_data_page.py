@@ -107,7 +107,8 @@ def test_data_page_flow_and_every_page(dev_models_dir, st_app, files):
     for title, url in PAGES:
         link = page.locator('[data-testid="stSidebarNav"] a', has_text=title).first
         st_app.measure(f"sidebar -> {url}", lambda: link.click(), timeout=240)
-        assert page.url.rstrip("/").endswith("/" + url) or (url == "data" and page.url.rstrip("/").count("/") == 2)
+        path = urlparse(page.url).path.rstrip("/")       # the query holds the view (a link)
+        assert path.endswith("/" + url) or (url == "data" and path == "")
         st_app.assert_no_exception()
         assert sidebar(page).get_by_text(name).first.is_visible(), title
         page.mouse.move(5, 5)
