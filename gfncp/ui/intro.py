@@ -42,7 +42,7 @@ PRESETS = (
     Preset("Digits task", "order_invariance", {"data": "digits", "k": "3", "n": "60", "split": "test", "seed": "0"},
            "60 held-out handwritten digits of three classes, fed in 50 orders: whose answer moves?"),
     Preset("A real data set", "uncertainty", {"data": "real", "name": "iris"},
-           "150 iris flowers (4 measurements, three species) through the 16-D models."),
+           "150 iris flowers (4 measurements, three species), in centimetres, for the general pair."),
 )
 
 SEEN_KEY = "intro_seen"
@@ -57,14 +57,15 @@ INTRO = (
 
 
 def tour(pages: dict, key: str) -> None:
-    """The presets as links (one click each), two per row."""
+    """The presets as links (one click each), each with a line on what it shows."""
     import streamlit as st
 
     for p in PRESETS:
         if not p.available() or p.page not in pages:
             continue
-        st.page_link(pages[p.page], label=f"**{p.label}** · {p.why}", query_params=p.query,
-                     icon=":material/arrow_forward:")
+        # A link's label is one line (a long one is cut with an ellipsis): the why goes under it.
+        st.page_link(pages[p.page], label=f"**{p.label}**", query_params=p.query, icon=":material/arrow_forward:")
+        st.caption(p.why)
 
 
 def _dismiss() -> None:

@@ -333,10 +333,14 @@ SHARE_HTML = """
       const input = button.parentNode.querySelector('input.gfncp-link');
       input.value = window.location.href;
       input.select();
-      const done = () => {{ button.textContent = 'Copied'; }};
+      let copied = false;
+      const done = () => {{ copied = true; button.textContent = 'Copied'; }};
+      const fallback = () => {{ if (!copied) {{ input.select(); document.execCommand('copy'); done(); }} }};
       if (navigator.clipboard && window.isSecureContext) {{
-        navigator.clipboard.writeText(input.value).then(done, () => {{ document.execCommand('copy'); done(); }});
-      }} else {{ document.execCommand('copy'); done(); }}
+        // A browser may leave the promise pending (no permission asked): fall back after a moment.
+        navigator.clipboard.writeText(input.value).then(done, fallback);
+        setTimeout(fallback, 800);
+      }} else {{ fallback(); }}
     }}, true);
   }}
 </script>

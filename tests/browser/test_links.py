@@ -22,7 +22,8 @@ def copied_link(st_app) -> str:
     box.wait_for(state="visible", timeout=15_000)
     copy = page.locator("button.gfncp-copy").first
     copy.click()
-    assert (copy.inner_text() or "").strip() == "Copied"
+    page.wait_for_function("() => document.querySelector('button.gfncp-copy').textContent.trim() === 'Copied'",
+                           timeout=10_000)
     link = box.input_value().strip()
     assert link == page.url, (link, page.url)                    # the current view, not the last full run's
     page.keyboard.press("Escape")
