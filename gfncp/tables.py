@@ -27,7 +27,7 @@ import numpy as np
 
 from .data import MAX_POINTS, SUPPORTED_EXTENSIONS, TEXT_EXTENSIONS, InputError, read_points
 # the text format itself (encoding, delimiter, quoting) is read_points': one home for it
-from .data.files import _decode, _is_number, _sniff_delimiter, _split_line
+from .data.files import _is_number, _text_rows
 from .partitions import canonical_labels
 
 MAX_UPLOAD_MB = 10                                   # files above this are refused, in words
@@ -247,16 +247,7 @@ def _unique_names(header: list[str]) -> list[str]:
 
 
 def _read_text_table(raw: bytes, filename: str, max_points: int) -> Table:
-    text = _decode(raw)
-    lines = [(no, line) for no, line in enumerate(text.splitlines(), start=1)
-             if line.strip() and not line.lstrip().startswith("#")]
-    if not lines:
-        raise InputError("The file is empty: it has no data rows.")
-    if len(lines) > max_points + 1:
-        raise InputError(f"The file has about {len(lines):,} rows; the limit is {max_points:,} "
-                         "points. Upload a random subsample.")
-    delimiter = _sniff_delimiter([line for _, line in lines[:20]])
-    rows = [(no, _split_line(line, delimiter)) for no, line in lines]
+    rows = _text_rows(raw, max_points)
     has_header = _has_header(rows[0][1], [f for _, f in rows[1:]])
     if has_header:
         header, rows = rows[0][1], rows[1:]

@@ -163,18 +163,24 @@ def _check_labels(labels: np.ndarray, n: int) -> np.ndarray:
 # --- text
 
 
-def _read_text(raw: bytes, max_points: int):
-    """(X float64 (N, d), label strings (N,) or None); errors name 1-based file lines."""
+def _text_rows(raw: bytes, max_points: int) -> list[tuple[int, list[str]]]:
+    """The non-empty, non-comment lines of a text file as (1-based line number, fields), split
+    on the sniffed delimiter; errors for an empty file or one over max_points rows."""
     text = _decode(raw)
     lines = [(no, line) for no, line in enumerate(text.splitlines(), start=1)
              if line.strip() and not line.lstrip().startswith("#")]
     if not lines:
         raise InputError("The file is empty: it has no data rows.")
     if len(lines) > max_points + 1:
-        raise InputError(f"The file has about {len(lines)} rows; the limit is {max_points} "
+        raise InputError(f"The file has about {len(lines):,} rows; the limit is {max_points:,} "
                          "points. Upload a random subsample.")
     delimiter = _sniff_delimiter([line for _, line in lines[:20]])
-    rows = [(no, _split_line(line, delimiter)) for no, line in lines]
+    return [(no, _split_line(line, delimiter)) for no, line in lines]
+
+
+def _read_text(raw: bytes, max_points: int):
+    """(X float64 (N, d), label strings (N,) or None); errors name 1-based file lines."""
+    rows = _text_rows(raw, max_points)
     header = None
     if not all(_is_number(f) for f in rows[0][1]):
         header, rows = rows[0][1], rows[1:]
