@@ -35,6 +35,7 @@ from .losses import (LossWeights, anchor_loss, clean_loss, ncp_loss, paper_loss,
 from .metrics import nmi
 from .network import NetworkConfig, SetNetwork
 from .partitions import canonical_labels
+from .prior import TEXTBOOK
 from .registry import save_model
 from .runtime import configure_torch
 from .teacher import teacher_forced
@@ -49,9 +50,9 @@ class TrainConfig:
     weights: LossWeights = field(default_factory=LossWeights)
     dataset: str = "mog"               # "mog" or "digits"
     dim: int = 2
-    alpha: float = 0.7
-    sigma: float = 1.0
-    lam: float = 10.0
+    alpha: float = TEXTBOOK.alpha      # the textbook prior (gfncp.prior) unless a preset says otherwise
+    sigma: float = TEXTBOOK.sigma
+    lam: float = TEXTBOOK.lam
     n_min: int = 5
     n_max: int = 200
     k_max: int | None = None           # reject CRP partitions with more clusters (digits: 10)
