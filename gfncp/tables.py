@@ -19,7 +19,6 @@ functions, no Streamlit.
 """
 from __future__ import annotations
 
-import numbers
 import os
 from dataclasses import dataclass, field
 
@@ -27,7 +26,7 @@ import numpy as np
 
 from .data import MAX_POINTS, SUPPORTED_EXTENSIONS, TEXT_EXTENSIONS, InputError, read_points
 # the text format itself (encoding, delimiter, quoting) is read_points': one home for it
-from .data.files import _is_number, _text_rows
+from .data.files import _is_number, _text_rows, checked_upload
 from .partitions import canonical_labels
 
 MAX_UPLOAD_MB = 10                                   # files above this are refused, in words
@@ -109,15 +108,7 @@ class Points:
 def read_table(raw_bytes: bytes, filename: str, max_points: int = MAX_POINTS,
                max_bytes: int = MAX_UPLOAD_BYTES) -> Table:
     """Parse an uploaded file into a Table (see the module docstring). Raises InputError."""
-    if isinstance(raw_bytes, (bytearray, memoryview)):
-        raw_bytes = bytes(raw_bytes)
-    if not isinstance(raw_bytes, bytes):
-        raise InputError(f"Expected the file's bytes, got {type(raw_bytes).__name__}.")
-    if not isinstance(filename, str):
-        raise InputError(f"Expected a file name string, got {type(filename).__name__}.")
-    if (isinstance(max_points, bool) or not isinstance(max_points, numbers.Integral)
-            or max_points < 2):
-        raise InputError(f"max_points must be an integer >= 2, got {max_points!r}.")
+    raw_bytes = checked_upload(raw_bytes, filename, max_points)
     if len(raw_bytes) > max_bytes:
         raise InputError(f"The file is {size_in_words(len(raw_bytes))}; the limit is "
                          f"{size_in_words(max_bytes)}. Upload a random subsample of its rows "

@@ -45,6 +45,20 @@ _DTYPE_KIND_NAMES = {"b": "boolean", "c": "complex", "U": "string", "S": "bytes 
                      "O": "Python object", "T": "string"}
 
 
+def checked_upload(raw_bytes, filename, max_points: int) -> bytes:
+    """The arguments of a file reader checked (bytes-like, a name, max_points >= 2); -> bytes."""
+    if isinstance(raw_bytes, (bytearray, memoryview)):
+        raw_bytes = bytes(raw_bytes)
+    if not isinstance(raw_bytes, bytes):
+        raise InputError(f"Expected the file's bytes, got {type(raw_bytes).__name__}.")
+    if not isinstance(filename, str):
+        raise InputError(f"Expected a file name string, got {type(filename).__name__}.")
+    if (isinstance(max_points, bool) or not isinstance(max_points, numbers.Integral)
+            or max_points < 2):
+        raise InputError(f"max_points must be an integer >= 2, got {max_points!r}.")
+    return raw_bytes
+
+
 def read_points(raw_bytes: bytes, filename: str, max_points: int = MAX_POINTS):
     """Parse an uploaded point set.
 
@@ -59,15 +73,7 @@ def read_points(raw_bytes: bytes, filename: str, max_points: int = MAX_POINTS):
     labels. Any problem with the bytes raises InputError; text row numbers are 1-based
     line numbers of the file, array row numbers are 1-based row indices.
     """
-    if isinstance(raw_bytes, (bytearray, memoryview)):
-        raw_bytes = bytes(raw_bytes)
-    if not isinstance(raw_bytes, bytes):
-        raise InputError(f"Expected the file's bytes, got {type(raw_bytes).__name__}.")
-    if not isinstance(filename, str):
-        raise InputError(f"Expected a file name string, got {type(filename).__name__}.")
-    if (isinstance(max_points, bool) or not isinstance(max_points, numbers.Integral)
-            or max_points < 2):
-        raise InputError(f"max_points must be an integer >= 2, got {max_points!r}.")
+    raw_bytes = checked_upload(raw_bytes, filename, max_points)
     ext = os.path.splitext(filename)[1].lower()
     if ext not in SUPPORTED_EXTENSIONS:
         raise InputError(f"Unsupported file type {ext or '(no extension)'!r} for {filename!r}. "
