@@ -19,12 +19,11 @@ functions, no Streamlit.
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .data import MAX_POINTS, SUPPORTED_EXTENSIONS, TEXT_EXTENSIONS, InputError, read_points
+from .data import MAX_POINTS, TEXT_EXTENSIONS, InputError, read_points
 # the text format itself (encoding, delimiter, quoting) is read_points': one home for it
 from .data.files import _is_number, _text_rows, checked_upload
 from .partitions import canonical_labels
@@ -108,17 +107,11 @@ class Points:
 def read_table(raw_bytes: bytes, filename: str, max_points: int = MAX_POINTS,
                max_bytes: int = MAX_UPLOAD_BYTES) -> Table:
     """Parse an uploaded file into a Table (see the module docstring). Raises InputError."""
-    raw_bytes = checked_upload(raw_bytes, filename, max_points)
+    raw_bytes, ext = checked_upload(raw_bytes, filename, max_points)
     if len(raw_bytes) > max_bytes:
         raise InputError(f"The file is {size_in_words(len(raw_bytes))}; the limit is "
                          f"{size_in_words(max_bytes)}. Upload a random subsample of its rows "
                          f"(at most {max_points:,} points).")
-    ext = os.path.splitext(filename)[1].lower()
-    if ext not in SUPPORTED_EXTENSIONS:
-        raise InputError(f"Unsupported file type {ext or '(no extension)'!r} for {filename!r}. "
-                         f"Supported: {', '.join(SUPPORTED_EXTENSIONS)}.")
-    if not raw_bytes.strip():
-        raise InputError(f"The file {filename!r} is empty.")
     if ext in TEXT_EXTENSIONS:
         return _read_text_table(raw_bytes, filename, max_points)
     X, labels = read_points(raw_bytes, filename, max_points)

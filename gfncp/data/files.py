@@ -45,8 +45,9 @@ _DTYPE_KIND_NAMES = {"b": "boolean", "c": "complex", "U": "string", "S": "bytes 
                      "O": "Python object", "T": "string"}
 
 
-def checked_upload(raw_bytes, filename, max_points: int) -> bytes:
-    """The arguments of a file reader checked (bytes-like, a name, max_points >= 2); -> bytes."""
+def checked_upload(raw_bytes, filename, max_points: int) -> tuple[bytes, str]:
+    """The arguments of a file reader checked (bytes-like and not empty, a name with a supported
+    extension, max_points >= 2) -> (bytes, lower-case extension)."""
     if isinstance(raw_bytes, (bytearray, memoryview)):
         raw_bytes = bytes(raw_bytes)
     if not isinstance(raw_bytes, bytes):
@@ -56,7 +57,13 @@ def checked_upload(raw_bytes, filename, max_points: int) -> bytes:
     if (isinstance(max_points, bool) or not isinstance(max_points, numbers.Integral)
             or max_points < 2):
         raise InputError(f"max_points must be an integer >= 2, got {max_points!r}.")
-    return raw_bytes
+    ext = os.path.splitext(filename)[1].lower()
+    if ext not in SUPPORTED_EXTENSIONS:
+        raise InputError(f"Unsupported file type {ext or '(no extension)'!r} for {filename!r}. "
+                         f"Supported: {', '.join(SUPPORTED_EXTENSIONS)}.")
+    if not raw_bytes.strip():
+        raise InputError(f"The file {filename!r} is empty.")
+    return raw_bytes, ext
 
 
 def read_points(raw_bytes: bytes, filename: str, max_points: int = MAX_POINTS):
@@ -73,13 +80,7 @@ def read_points(raw_bytes: bytes, filename: str, max_points: int = MAX_POINTS):
     labels. Any problem with the bytes raises InputError; text row numbers are 1-based
     line numbers of the file, array row numbers are 1-based row indices.
     """
-    raw_bytes = checked_upload(raw_bytes, filename, max_points)
-    ext = os.path.splitext(filename)[1].lower()
-    if ext not in SUPPORTED_EXTENSIONS:
-        raise InputError(f"Unsupported file type {ext or '(no extension)'!r} for {filename!r}. "
-                         f"Supported: {', '.join(SUPPORTED_EXTENSIONS)}.")
-    if not raw_bytes.strip():
-        raise InputError(f"The file {filename!r} is empty.")
+    raw_bytes, ext = checked_upload(raw_bytes, filename, max_points)
     if ext in TEXT_EXTENSIONS:
         X, labels = _read_text(raw_bytes, max_points)
     elif ext == ".npy":
