@@ -100,12 +100,18 @@ def test_swap_residual_is_zero_for_exchangeable_policies(offset):
     assert d.abs().max().item() > 0.05
 
 
-def test_swap_residual_of_a_network_is_the_difference_of_two_step_log_probabilities():
+def _tiny_net_and_batch(seed: int, batch: int, n: int):
+    """An untrained 2-D set network and a batch X (batch, n, 2), random canonical labels (batch, n)."""
     torch.manual_seed(0)
     net = SetNetwork(NetworkConfig(x_dim=2, h_dim=16, g_dim=16, hidden=16, depth=2))
-    rng = np.random.default_rng(1)
-    X = torch.as_tensor(rng.normal(size=(3, 8, 2)) * 3, dtype=torch.float32)
-    y = torch.as_tensor(canonical_labels(rng.integers(0, 3, size=(3, 8))))
+    rng = np.random.default_rng(seed)
+    X = torch.as_tensor(rng.normal(size=(batch, n, 2)) * 3, dtype=torch.float32)
+    y = torch.as_tensor(canonical_labels(rng.integers(0, 3, size=(batch, n))))
+    return net, X, y
+
+
+def test_swap_residual_of_a_network_is_the_difference_of_two_step_log_probabilities():
+    net, X, y = _tiny_net_and_batch(seed=1, batch=3, n=8)
     perm, first = swap_pairs(8, 1)
     tf, tfs = teacher_forced(net, X, y), teacher_forced(net, X[:, perm], swap_labels(y, perm))
     d = swap_residuals(tf, tfs, first)
@@ -120,11 +126,7 @@ def test_swap_residual_of_a_network_is_the_difference_of_two_step_log_probabilit
 
 
 def test_anchor_is_zero_at_the_consistent_levels_and_moves_only_the_flows():
-    torch.manual_seed(0)
-    net = SetNetwork(NetworkConfig(x_dim=2, h_dim=16, g_dim=16, hidden=16, depth=2))
-    rng = np.random.default_rng(2)
-    X = torch.as_tensor(rng.normal(size=(4, 10, 2)) * 3, dtype=torch.float32)
-    y = torch.as_tensor(canonical_labels(rng.integers(0, 3, size=(4, 10))))
+    net, X, y = _tiny_net_and_batch(seed=2, batch=4, n=10)
     tf = teacher_forced(net, X, y)
     expected = ((tf.log_root ** 2 + (tf.log_reward - tf.log_q) ** 2) / 10).mean()
     assert anchor_loss(tf).item() == pytest.approx(expected.item(), rel=1e-6)

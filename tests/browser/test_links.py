@@ -54,6 +54,20 @@ def open_fresh(browser, st_helpers, link: str):
     return context, page
 
 
+def assert_view_in_fresh_browser(browser, st_helpers, link: str, name: str, step: int, n: int) -> None:
+    """The link opens the same view in a fresh browser context, and a reload keeps it."""
+    context, fresh = open_fresh(browser, st_helpers, link)
+    try:
+        st_helpers.assert_no_exception(fresh)
+        assert_view(fresh, name, step, n)
+        fresh.reload(wait_until="domcontentloaded")
+        st_helpers.wait_for_app(fresh)
+        assert_view(fresh, name, step, n)
+        st_helpers.assert_clean_page(fresh)
+    finally:
+        context.close()
+
+
 def test_link_at_step_k_of_a_generated_set(st_app, browser, st_helpers, dev_models_dir):
     page = st_app.page
     st_app.open("", name="links: data page")
@@ -77,16 +91,7 @@ def test_link_at_step_k_of_a_generated_set(st_app, browser, st_helpers, dev_mode
     link = copied_link(st_app)
     assert "/step_through?" in link and "n=60" in link
 
-    context, fresh = open_fresh(browser, st_helpers, link)
-    try:
-        st_helpers.assert_no_exception(fresh)
-        assert_view(fresh, name, 10, 60)
-        fresh.reload(wait_until="domcontentloaded")
-        st_helpers.wait_for_app(fresh)
-        assert_view(fresh, name, 10, 60)
-        st_helpers.assert_clean_page(fresh)
-    finally:
-        context.close()
+    assert_view_in_fresh_browser(browser, st_helpers, link, name, 10, 60)
 
     page.reload(wait_until="domcontentloaded")                    # F5 in the teacher's own tab
     st_app.wait()
@@ -102,15 +107,7 @@ def test_link_to_a_bundled_real_set(st_app, browser, st_helpers, dev_models_dir)
     assert_view(page, name, 7, 150)
     link = copied_link(st_app)
     assert "data=real" in link and "name=iris" in link and "step=7" in link
-    context, fresh = open_fresh(browser, st_helpers, link)
-    try:
-        assert_view(fresh, name, 7, 150)
-        fresh.reload(wait_until="domcontentloaded")
-        st_helpers.wait_for_app(fresh)
-        assert_view(fresh, name, 7, 150)
-        st_helpers.assert_clean_page(fresh)
-    finally:
-        context.close()
+    assert_view_in_fresh_browser(browser, st_helpers, link, name, 7, 150)
 
 
 def test_broken_link_falls_back_with_one_line(st_app, dev_models_dir):
