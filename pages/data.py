@@ -140,7 +140,7 @@ if tab_gen.open is not False:
                 st.error(err)
             with st.form("generate_form", border=False):
                 d = DEFAULT_MOG
-                st.slider("Number of points N", 5, 1000, d["n_points"], key="gen_n", persist_state="session")
+                st.slider("Number of points N", sources.GEN_N_MIN, 1000, d["n_points"], key="gen_n", persist_state="session")
                 st.slider("Dimension", 2, 64, d["dim"], key="gen_dim", persist_state="session",
                           help="2-D sets go to the 2-D models; any other dimension to the 16-D models "
                                "(zero-padded below 16, projected onto 16 principal axes above).")
@@ -172,8 +172,8 @@ if tab_gen.open is not False:
 def draw_digits() -> None:
     s = st.session_state
     k_choice = s["dig_k"]
-    n_classes = None if k_choice == "random (CRP)" else int(k_choice)
-    split = "test" if s["dig_split"].startswith("held-out") else "train"
+    n_classes = None if k_choice == sources.DIGIT_CLASS_CHOICES[0] else int(k_choice)
+    split = next(k for k, label in sources.DIGIT_SPLITS.items() if label == s["dig_split"])
     seed = s["dig_seed"]
     if not (float(seed).is_integer() and 0 <= seed <= SEED_MAX):
         s["digits_error"] = f"Nothing was drawn: the seed must be a whole number from 0 to {SEED_MAX}; it is {seed:g}."
@@ -222,12 +222,12 @@ if tab_real.open is not False:
             if err:
                 st.error(err)
             with st.form("digits_form", border=False):
-                st.selectbox("Number of classes", ["random (CRP)"] + [str(k) for k in range(1, 11)],
+                st.selectbox("Number of classes", sources.DIGIT_CLASS_CHOICES,
                              key="dig_k", persist_state="session",
                              help=f"random (CRP): cluster sizes from a CRP({TEXTBOOK.alpha:g}) partition, "
                                   "at most 10 classes.")
                 st.slider("Number of points N", 5, DIGITS_MAX_N, 100, key="dig_n", persist_state="session")
-                st.radio("Images from", ["held-out split (539 images)", "training split (1258 images)"],
+                st.radio("Images from", list(sources.DIGIT_SPLITS.values()),
                          key="dig_split", persist_state="session", horizontal=True)
                 row = st.container(horizontal=True, vertical_alignment="bottom")
                 row.number_input("Seed", value=0, step=1, key="dig_seed", persist_state="session",

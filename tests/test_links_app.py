@@ -43,6 +43,31 @@ def test_link_rebuilds_data_page_and_step(app_frame_test):
     assert dict(at.query_params)["step"] == "11"
 
 
+def test_link_shows_its_own_settings_in_the_data_forms(app_frame_test):
+    """A link's generator values (and digits task) appear in the Data page's inputs, so that
+    Generate with a changed seed starts from the link's set, not from the defaults."""
+    at = app_frame_test
+    at.query_params.update({"data": "generated", "n": "60", "dim": "3", "alpha": "1.5", "seed": "1234"})
+    at.run()
+    _clean(at)
+    assert at.slider(key="gen_n").value == 60 and at.slider(key="gen_dim").value == 3
+    assert at.number_input(key="gen_alpha").value == 1.5 and at.number_input(key="gen_seed").value == 1234
+    at.number_input(key="gen_seed").set_value(7)
+    at.button(key="FormSubmitter:generate_form-Generate").click().run()
+    _clean(at)
+    assert at.session_state["dataset"].name == "Mixture of Gaussians (3-D, N=60, seed 7)"
+    assert at.session_state["dataset"].params["alpha"] == 1.5
+
+
+def test_digits_link_shows_its_task_in_the_form(app_frame_test):
+    at = app_frame_test
+    at.query_params.update({"data": "digits", "k": "4", "n": "80", "split": "train", "seed": "9"})
+    at.run()
+    _clean(at)
+    assert at.session_state["dig_k"] == "4" and at.session_state["dig_n"] == 80
+    assert at.session_state["dig_split"].startswith("training") and at.session_state["dig_seed"] == 9
+
+
 def test_bad_link_falls_back_with_one_line(app_frame_test):
     at = app_frame_test
     at.query_params.update({"data": "generated", "n": "abc", "sigma": "0", "step": "x"})

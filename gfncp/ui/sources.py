@@ -27,6 +27,9 @@ from .url_state import Param
 SEED_MAX = 2**31 - 1
 DIGITS_MAX_N = 500
 UPLOADS_KEPT = 256
+DIGIT_SPLITS = {"test": "held-out split (539 images)", "train": "training split (1258 images)"}  # the Data page's labels
+DIGIT_CLASS_CHOICES = ["random (CRP)"] + [str(k) for k in range(1, 11)]                      # ditto
+GEN_N_MIN = 5                     # the Data page's N slider starts here (a link may hold N >= 2)
 
 
 class LinkError(ValueError):
@@ -158,3 +161,23 @@ SOURCES: dict[str, Source] = {s.name: s for s in (
         Param("set", "key", "text", "", pattern=r"[0-9a-f]{16}", what="an uploaded set's 16-character hash"),
     ), upload_dataset),
 )}
+
+
+def form_state(ds: Dataset) -> dict:
+    """{session-state key of a Data-page input: value} that would draw ds again, so that a link
+    opened in a fresh browser shows its own generator settings, digits task or real set in the
+    forms (not the defaults). Empty for uploads and for values the inputs cannot show."""
+    p = ds.params
+    if ds.source == "generated":
+        spec = {q.key: q for q in SOURCES["generated"].params}
+        out = {"gen_n": p["n_points"], "gen_dim": p["dim"], "gen_alpha": p["alpha"], "gen_sigma": p["sigma"],
+               "gen_lam": p["lam"], "gen_seed": p["seed"]}
+        if not (GEN_N_MIN <= p["n_points"] <= spec["n_points"].hi):
+            out.pop("gen_n")
+        return out
+    if ds.source == "digits":
+        return {"dig_k": DIGIT_CLASS_CHOICES[0] if p.get("n_classes") is None else str(p["n_classes"]),
+                "dig_n": p["n_points"], "dig_split": DIGIT_SPLITS[p.get("split", "test")], "dig_seed": p["seed"]}
+    if ds.source == "real":
+        return {"real_name": p["name"]}
+    return {}

@@ -263,6 +263,9 @@ def restore(page: str) -> bool:
     ds, notices = decode_dataset(query)
     if ds is not None and ds.key != get_dataset().key:
         set_dataset(ds)
+    if ds is not None:                 # the Data page's forms show the link's own settings
+        from .sources import form_state
+        st.session_state.update(form_state(ds))
     values, more = decode_page(page, query)
     st.session_state.update(values)
     st.session_state["url_restored_values"] = values
