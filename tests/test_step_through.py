@@ -10,13 +10,10 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import plotly.graph_objects as go
-import plotly.io as pio
 import pytest
 
 from gfncp import trace_export as tx
 from gfncp import orders as od
-from gfncp.figures import plotly_frames
 from gfncp.figures import step_text as stt
 from gfncp.figures import step_through as stf
 from gfncp.projection import project_2d
@@ -121,27 +118,21 @@ def test_chosen_option_is_marked(trace, xy):
         assert "chosen" in bars.text[k] and sum("chosen" in t for t in bars.text) == 1
 
 
-def test_colours_are_stable_from_first_to_last_frame(trace, xy):
+def test_colours_are_stable_from_first_to_last_step(trace, xy):
     final = trace.labels_at(trace.n_steps - 1)              # creation numbering
     scale = stf._colorscale(int(trace.choice.max()) + 1)
-    fig = stf.animated_figure(xy, trace)
-    frames = fig.to_dict()["frames"]
-    assert len(frames) == trace.n_steps
-    for n, frame in enumerate(frames):
-        colours = as_array(frame["data"][0]["marker"]["color"])
+    for n in range(trace.n_steps):
+        points, current, bars = dynamic(stf.step_figure(xy, trace, n))
+        colours = as_array(points.marker.color)
         for i, v in enumerate(colours):
             expected = cluster_color(final[i]) if v >= 0 else UNASSIGNED_COLOR
             assert colour_of(v, scale) == expected
             if v >= 0:
                 assert v == final[i]                         # a point never changes cluster
-        sizes = as_array(frame["data"][0]["marker"]["size"])
-        assert int((sizes == stf.POINT_SIZE).sum()) == n + 1
-        bar_colours = frame["data"][2]["marker"]["color"]
-        assert bar_colours == [cluster_color(k) for k in range(len(trace.probs[n]))]
-    # the static figure uses the same colour code
-    points, current, _ = dynamic(stf.step_figure(xy, trace, 7))
-    assert points.marker.cmin == scale[1] and points.marker.cmax == scale[2]
-    assert current.marker.color == cluster_color(int(trace.choice[7]))
+        assert int((as_array(points.marker.size) == stf.POINT_SIZE).sum()) == n + 1
+        assert list(bars.marker.color) == [cluster_color(k) for k in range(len(trace.probs[n]))]
+        assert points.marker.cmin == scale[1] and points.marker.cmax == scale[2]
+        assert current.marker.color == cluster_color(int(trace.choice[n]))
 
 
 def test_flow_values_equal_the_trace(trace, xy):
@@ -205,29 +196,8 @@ def test_compare_mode(trace, xy):
     gap = next(t for t in fig.data if t.name == "|Δp|")
     assert np.allclose(gap.y, tx.policy_gap(trace, other))
     assert "NCP" in stt.step_caption(trace, 6, other)
-    anim = stf.animated_figure(xy, trace, other, start=6).to_dict()
-    assert len(anim["frames"]) == trace.n_steps and anim["layout"]["sliders"][0]["active"] == 6
     with pytest.raises(ValueError):
         stf.step_figure(xy, trace, 0, make_trace([0, 1, 1, 0, 2, 1, 3, 3, 0, 2, 4, 1], kind="ncp"))
-
-
-def test_animated_figure_structure_and_size(trace, xy):
-    frames = stf.animation_frames(xy, trace)
-    fig = stf.animated_figure(xy, trace, start=3, speed=5, frames=frames)
-    d = fig.to_dict()
-    assert [f["name"] for f in d["frames"]] == [str(n) for n in range(trace.n_steps)]
-    n_traces = len(d["data"])
-    assert all(max(f["traces"]) < n_traces for f in d["frames"])
-    assert d["layout"]["sliders"][0]["active"] == 3 and len(d["layout"]["sliders"][0]["steps"]) == trace.n_steps
-    play = d["layout"]["updatemenus"][0]["buttons"][0]
-    assert play["args"][1]["frame"]["duration"] == 200
-    assert "Step 4 of" in d["layout"]["title"]["text"]
-    assert json.loads(pio.to_json(fig, validate=False))["frames"][5]["name"] == "5"
-    # built without plotly's validation (speed): check that plotly accepts every part of it
-    checked = go.Figure(d)
-    assert len(checked.frames) == trace.n_steps and len(checked.layout.sliders[0].steps) == trace.n_steps
-    assert plotly_frames.typed_array(np.array([-1, 0, 5]))["dtype"] == "i1"
-    assert np.array_equal(as_array(plotly_frames.typed_array(np.array([-1, 300]))), [-1, 300])
 
 
 def test_tiny_traces():
@@ -238,7 +208,6 @@ def test_tiny_traces():
             points, _, bars = dynamic(stf.step_figure(xy, tr, n))
             assert int((np.asarray(points.marker.color) >= 0).sum()) == n + 1
             assert np.asarray(bars.x).sum() == pytest.approx(1.0)
-        assert len(stf.animated_figure(xy, tr).to_dict()["frames"]) == len(choice)
     assert stt.step_caption(make_trace([0]), 0).startswith("Step 1 of 1: point #0 → new cluster 0 (p = 1.00)")
 
 
@@ -340,7 +309,6 @@ def test_real_trace_forced_trace_and_figures(models):
         assert np.asarray(bars.x).sum() == pytest.approx(1.0, abs=1e-5)
         fv = stt.flow_values(tr, step)
         assert fv["log_in"] == pytest.approx(tr.log_flow_in[step])
-    assert len(stf.animated_figure(xy, tr, other).to_dict()["frames"]) == 40
 
 
 # --------------------------------------------------------------------------- the page

@@ -1,17 +1,16 @@
 """Figures for the step-through page: a recorded Trace drawn one step at a time.
 
 Pure functions of plain data (a Trace, 2-D coordinates) -> plotly Figure; no Streamlit. The
-words beside the figure are in step_text.py; the compact frame encoding in plotly_frames.py.
+words beside the figure are in step_text.py.
 
     xy, axes = gfncp.projection.project_2d(X, "pca")
-    fig = step_figure(xy, trace, n, other=None)              # one step (server-side stepping)
-    fig = animated_figure(xy, trace, other=None, start=n)    # every step as a Plotly frame
+    fig = step_figure(xy, trace, n, other=None)              # the state after step n
 
 Step n (0-based) assigns point trace.order[n]; after it n + 1 points are assigned. The UI
 counts steps from 1 ("step n + 1 of N"). Clusters are numbered by creation in the trace, so
 cluster k keeps `cluster_color(k)` from the first frame to the last.
 
-Layout of a figure (one plotly figure so that all panels animate together):
+Layout of a figure (one plotly figure, so that the panels stay together):
   row 1  points (left; grey = not yet assigned, big black-outlined marker = the point being
          assigned) | the policy's probability of every option at this step (right)
   row 2  GFNCP's flow check per step: log(flow out / flow in)          (when flows exist)
@@ -28,19 +27,8 @@ from plotly.subplots import make_subplots
 from ..trace import Trace, flow_mismatch, flows_of
 from ..trace_export import policy_gap, preferred_options
 from .palette import UNASSIGNED_COLOR, cluster_color
-from .plotly_frames import attach_frames, encode
 from .step_text import MODEL_LABEL, chosen_text, flow_line, fmt_prob, option_name
 
-# Client-side animation (all frames shipped to the browser at once) up to this many points;
-# above it the page steps on the server, one figure per step. Measured on a loaded 2-core
-# machine (plotly 7.1, streamlit 1.67, headless Chromium), 2-D set, frames cached:
-#   N                      100    200    300    500    1000
-#   figure JSON (MB)       0.18   0.45   0.77   1.73   5.5    (~N^2: N frames x N colours)
-#   server time / step (s) 0.1    0.1    0.2    0.1-0.3 0.2-0.3 (not the limit)
-#   browser playback at 4 steps/s requested: 3.7 (N<=200), 2.8 (300), 1.5 (500) steps/s
-# The browser (parsing the figure again after every server-side step, redrawing N points per
-# frame) is the limit: 300 keeps the figure under ~1 MB and playback near real time.
-CLIENT_FRAMES_MAX_N = 300
 POINT_SIZE, UNASSIGNED_SIZE, CURRENT_SIZE = 9, 6, 19   # marker sizes (px)
 MAX_BARS = 16                      # options drawn at most; the rest are pooled into "other"
 GAP_THRESHOLD = 0.1                # |p_a - p_b| above this counts as "the policies differ"
@@ -322,87 +310,4 @@ def step_figure(xy, trace: Trace, n: int, other: Trace | None = None,
         raise ValueError(f"step {n} out of range 0..{trace.n_steps - 1}.")
     plan = _plan(trace, other)
     fig, _, _ = _assemble(xy, trace, n, other, plan, axis_titles, height)
-    return fig
-
-
-def _frame_data(dyn: list[dict]) -> list[dict]:
-    """The properties that change between frames (Plotly.animate merges them into the traces)."""
-    keep = {"x", "y", "text", "hovertemplate"}
-    out = []
-    for t in dyn:
-        d = {k: v for k, v in t.items() if k in keep}
-        if "marker" in t:
-            m = {"color": t["marker"]["color"]}
-            if isinstance(t["marker"].get("size"), np.ndarray):
-                m["size"] = t["marker"]["size"]
-            if isinstance(t["marker"].get("line", {}).get("width"), list):
-                m["line"] = {"width": t["marker"]["line"]["width"]}
-            d["marker"] = m
-        out.append(d)
-    out[0].pop("x", None)
-    out[0].pop("y", None)             # the points never move; only their colours change
-    return out
-
-
-def animation_frames(xy, trace: Trace, other: Trace | None = None) -> list[dict]:
-    """One plain-dict Plotly frame per step (name str(n)): the changing traces and the title.
-    Plain data, so a caller can cache it and reuse it for every starting step."""
-    xy = _validate(xy, trace, other)
-    plan = _plan(trace, other)
-    scale = _colorscale(int(np.max(trace.choice)) + 1)
-    first = _n_static(plan)
-    frames = []
-    for n in range(trace.n_steps):
-        dyn = encode(_frame_data(_dynamic_traces(xy, trace, n, other, plan, scale)))
-        frames.append({"name": str(n), "data": dyn, "traces": list(range(first, first + len(dyn))),
-                       "layout": {"title": _title(trace, n, other)}})
-    return frames
-
-
-def _n_static(plan: _Layout) -> int:
-    return int(plan.flow_row is not None) + int(plan.gap_row is not None)
-
-
-def animated_figure(xy, trace: Trace, other: Trace | None = None, start: int = 0, speed: float = 4.0,
-                    axis_titles=("x₁", "x₂"), height: int | None = None,
-                    frames: list[dict] | None = None) -> go.Figure:
-    """Every step as a Plotly frame, with Play / Pause buttons and a step slider; shown at
-    step `start`. Playback runs in the browser at `speed` steps per second. `frames`: the
-    result of animation_frames(xy, trace, other) when the caller has it cached."""
-    xy = _validate(xy, trace, other)
-    start = int(np.clip(start, 0, trace.n_steps - 1))
-    plan = _plan(trace, other)
-    base, n_static, _ = _assemble(xy, trace, start, other, plan, axis_titles, height)
-    if frames is None:
-        frames = animation_frames(xy, trace, other)
-    if len(frames) != trace.n_steps or frames[0]["traces"][0] != n_static:
-        raise ValueError("frames do not belong to this trace / comparison.")
-    ms = int(round(1000.0 / max(float(speed), 0.1)))
-    play = dict(label="▶ Play", method="animate",
-                args=[None, dict(frame=dict(duration=ms, redraw=True), transition=dict(duration=0),
-                                 fromcurrent=True, mode="immediate")])
-    pause = dict(label="❚❚ Pause", method="animate",
-                 args=[[None], dict(frame=dict(duration=0, redraw=False), transition=dict(duration=0),
-                                    mode="immediate")])
-    slider_steps = [dict(method="animate", label=str(n + 1),
-                         args=[[str(n)], dict(mode="immediate", frame=dict(duration=0, redraw=True),
-                                              transition=dict(duration=0))])
-                    for n in range(trace.n_steps)]
-    spec = base.to_dict()                    # validated static part, small
-    layout = spec["layout"]
-    layout["updatemenus"] = [dict(type="buttons", direction="left", showactive=False, x=1.0, xanchor="right",
-                                  y=0, yanchor="top", pad=dict(t=40, r=0), buttons=[play, pause],
-                                  font=dict(size=13))]
-    layout["sliders"] = [dict(active=start, steps=slider_steps, x=0.0, len=1.0, y=0, yanchor="top",
-                              pad=dict(t=50, b=4), ticklen=0, minorticklen=0, font=dict(color="rgba(0,0,0,0)"),
-                              currentvalue=dict(prefix="Step ", suffix=f" of {trace.n_steps}", visible=True,
-                                                xanchor="left", font=dict(size=13, color="#333")),
-                              transition=dict(duration=0))]
-    layout["height"] = layout.get("height", 470) + 110
-    layout["margin"] = {**layout.get("margin", {}), "b": 135}     # the slider and its label (one draw)
-    try:                                     # the slider's N steps would take plotly ~0.3 s to validate
-        fig = go.Figure(spec, _validate=False)
-    except TypeError:
-        fig = go.Figure(spec)
-    attach_frames(fig, frames)
     return fig
