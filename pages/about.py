@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from gfncp.figures.data_views import state_tree_diagram
+from gfncp.ui.intro import page_files, tour
 from gfncp.ui.sidebar import model_table_rows
 
 st.title("About GFNCP Explorer")
@@ -12,6 +13,10 @@ st.markdown(
     "An interactive look at **amortized probabilistic clustering**: a neural network reads a whole "
     "point set and outputs a distribution over its partitions, one point at a time, in a single pass "
     "instead of a long MCMC run.")
+
+st.subheader("Where to start")
+st.markdown("The tour of the first visit: each view is one click away, and each is a link you can share.")
+tour(page_files(), "about")
 
 st.subheader("NCP and GFNCP")
 st.markdown(
@@ -50,10 +55,14 @@ st.info("How far the shipped models are from that ideal is measured, not assumed
 
 st.subheader("The pages")
 st.markdown(
-    "- **Data**: generate a Gaussian mixture from the models' own prior (any dimension), draw a digits "
-    "task, or upload your own points; export the current set as CSV.\n"
+    "- **Data**: generate a Gaussian mixture from the models' own prior (any dimension), load a bundled "
+    "real table (iris, wine, breast cancer, penguins) or a digits task, or upload your own points; export "
+    "the current set as CSV.\n"
     "- **Step through**: watch a model assign the points one by one, with the probability of every "
-    "option (each existing cluster or a new one) and, for GFNCP, the flow into and out of each state.\n"
+    "option (each existing cluster or a new one) and, for GFNCP, the flow into and out of each state; "
+    "in a random, reversed, sorted, cluster-by-cluster or typed order.\n"
+    "- **State graph**: for up to 5 points, the whole GFlowNet: every partial clustering, its log flow, "
+    "the policy on every edge, the path of the current order, and q of each clustering under every order.\n"
     "- **Order invariance**: shuffle the input order many times and compare how much the probability "
     "of the same clustering (the true one, or either model's own answer) moves for GFNCP and for NCP.\n"
     "- **Uncertainty**: sample many clusterings and look at per-point uncertainty, co-assignment and "

@@ -384,6 +384,8 @@ def test_about_page_lists_models_and_papers(app):
     for column in {"NMI", "ARI"} & set(table.columns):          # formatted; missing numbers shown as —
         assert all(v == "—" or 0 <= float(v) <= 1 for v in table[column])
     assert len(app.get("plotly_chart")) == 1                      # the state-tree diagram
+    links = app.get("page_link")                                  # the first visit's tour, again
+    assert len(links) >= 4 and any("Well separated" in link.proto.label for link in links)
 
 
 def test_missing_models_are_reported_not_crashed(app, tmp_path, monkeypatch):

@@ -9,6 +9,7 @@ page keeps the same tour.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -56,8 +57,16 @@ INTRO = (
 )
 
 
+def page_files() -> dict:
+    """{page key: its file}, for a page outside app.py (About) that shows the tour: st.page_link
+    accepts a page's file path as well as app.py's st.Page objects."""
+    root = Path(__file__).resolve().parents[2]          # the repository: app.py and pages/
+    return {p.page: str(root / "pages" / f"{p.page}.py") for p in PRESETS}
+
+
 def tour(pages: dict, key: str) -> None:
-    """The presets as links (one click each), each with a line on what it shows."""
+    """The presets as links (one click each), each with a line on what it shows. pages: {page key:
+    st.Page or file path}."""
     import streamlit as st
 
     for p in PRESETS:
