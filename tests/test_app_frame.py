@@ -375,6 +375,7 @@ def test_every_page_renders_and_keeps_the_set(app):
 
 
 def test_about_page_lists_models_and_papers(app):
+    app.button(key="intro_dismiss").click().run()                # the introduction box has the tour too
     app.switch_page(str(REPO / "pages/about.py")).run()
     assert_clean(app)
     text = "\n".join(m.value for m in app.markdown)

@@ -175,6 +175,10 @@ def test_controls_fit_a_laptop_window(dev_models_dir, st_app, st_helpers, path):
     st_app.assert_no_exception()
     cut = st_helpers.cut_texts(page)
     assert not cut, f"texts cut off: {cut}"
+    # a table wider than its column scrolls sideways, its last columns out of sight (About's models)
+    wide = page.evaluate("""() => Array.from(document.querySelectorAll('[data-testid="stTable"] *'))
+        .filter(e => e.clientWidth > 0 && e.scrollWidth > e.clientWidth + 1).map(e => e.innerText.slice(0, 40))""")
+    assert not wide, f"tables wider than the page: {wide}"
     if path == "":
         widths = page.evaluate("""() => Array.from(document.querySelectorAll('[data-testid="stNumberInput"]'))
             .filter(e => e.offsetParent).map(e => e.getBoundingClientRect().width)""")
