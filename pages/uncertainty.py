@@ -223,12 +223,14 @@ with right:
     worst = np.argsort(-shown.entropy, kind="stable")[:12]
     # Static tables on this page: the interactive data grid's code (1.2 MB of JavaScript) would add
     # ~0.25 s to a first visit (scripts/browser_floor.py measures the same for a bare page).
+    # One-word headers: the column is narrow in a 1024-px window.
     st.table(pd.DataFrame({
         "point": worst,
-        "most likely": [figs.cluster_name(int(k), shown.unmatched) for k in shown.most_probable[worst]],
+        "cluster": [figs.cluster_name(int(k), shown.unmatched) for k in shown.most_probable[worst]],
         "P": [f"{p:.2f}" for p in shown.probability[worst]],
-        "entropy": [f"{e:.2f}" for e in shown.entropy[worst]],
+        "H": [f"{e:.2f}" for e in shown.entropy[worst]],
     }).set_index("point"))
+    st.caption("cluster: the point's most likely reference cluster, P its probability; H: entropy (nats).")
 
 # -- 2. pairs and K -------------------------------------------------------------------------------
 st.header("2 · Which points go together, and how many clusters?")
@@ -245,7 +247,7 @@ k_probs = {name: r[0].k_probs for name, r in results.items()}
 if reward is not None:
     k_probs["GFNCP p_R"] = reward.distribution.k_distribution()
 kfig = figs.k_distribution_figure(k_probs,
-                                  title="Posterior over the number of clusters K", height=400)
+                                  title="Posterior of K", height=400)
 if len(results) == 1:
     hcol, kcol = st.columns([3, 2], vertical_alignment="center")
 else:

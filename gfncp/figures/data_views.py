@@ -177,7 +177,7 @@ def scaling_preview(before, after, labels=None, height: int = 380) -> go.Figure:
     if before.shape != after.shape:
         raise ValueError(f"before {before.shape} and after {after.shape} must have the same shape")
     b2, a2 = project(before), project(after)
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("As uploaded", "Scaled into model units"),
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("As uploaded", "In model units"),   # short: half of a narrow column each
                         horizontal_spacing=0.08)
     size = max(3, _marker_size(len(b2)) - 2)
     for col, pts in ((1, b2), (2, a2)):
