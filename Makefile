@@ -78,7 +78,7 @@ $(CHROMIUM):
 	@test -x $(CHROMIUM) || { echo "ERROR: apt-get installed chromium but $(CHROMIUM) does not exist." >&2; exit 1; }
 
 run: $(RUN_STAMP)
-	$(PY) -m streamlit run app.py --server.port $(PORT) --server.address $(ADDRESS)
+	$(PY) -m gfncp.ui.launch --server.port $(PORT) --server.address $(ADDRESS)
 
 test: $(DEV_STAMP) $(CHROMIUM)
 	$(PY) -m pytest -q $(PYTEST_ARGS)

@@ -11,7 +11,8 @@ Fixtures
     st_helpers  (session)  this module, for the plain functions below
 
 Helpers
-    start_server(script="app.py", cwd=REPO_ROOT, env=None, log=None) -> (process, base URL)
+    start_server(script="app.py", cwd=REPO_ROOT, env=None, log=None, plain=False) -> (process, base URL)
+                           app.py through gfncp/ui/launch.py as `make run` does (plain: `streamlit run`)
     stop_server(process)                                      a server started by start_server
     open_app(page, base_url, path="", name=None) -> seconds: navigate, wait until idle, record the render time
     wait_for_app(page, timeout=90, expect_rerun=False)       wait until Streamlit has finished running
@@ -122,7 +123,7 @@ def _health(base_url: str) -> str | None:
 
 
 def start_server(script: str = "app.py", cwd: Path = REPO_ROOT, env: dict | None = None, log=None,
-                 timeout: float = SERVER_START_TIMEOUT_S) -> tuple[subprocess.Popen, str]:
+                 timeout: float = SERVER_START_TIMEOUT_S, plain: bool = False) -> tuple[subprocess.Popen, str]:
     """`streamlit run <script>` in `cwd`, headless, on a free 127.0.0.1 port, with one OpenMP
     thread and `env` added to the environment; `log`: a binary file for its output (else dropped).
     Returns (process, base URL) once /_stcore/health answers ok; stop it with stop_server. If it
@@ -131,8 +132,12 @@ def start_server(script: str = "app.py", cwd: Path = REPO_ROOT, env: dict | None
     base_url = f"http://127.0.0.1:{port}"
     full_env = dict(os.environ, OMP_NUM_THREADS="1", **(env or {}))
     full_env.pop("STREAMLIT_SERVER_PORT", None)
+    # app.py starts the way `make run` starts it (gfncp/ui/launch.py); other scripts, and app.py
+    # with plain=True, the way `streamlit run` does
+    launch = script == "app.py" and not plain
+    start = [sys.executable, "-m", "gfncp.ui.launch"] if launch else [sys.executable, "-m", "streamlit", "run", script]
     cmd = [
-        sys.executable, "-m", "streamlit", "run", script,
+        *start,
         "--server.port", str(port),
         "--server.address", "127.0.0.1",
         "--server.headless", "true",
