@@ -92,3 +92,22 @@ def test_wide_tables_are_projected_after_standardising():
     X2 = X.copy()
     X2[:, 0] *= 1e4
     assert np.allclose(to_model_space(X2, 16), Z, atol=1e-8)
+
+
+def test_class_like_partitions_and_crp_share():
+    """Without CRP sets every partition has K in k_classes and no tiny class (each weight is at
+    least min_share / K); with only CRP sets, K follows the CRP (one-cluster sets appear)."""
+    from gfncp.broad_prior import draw_partition
+
+    rng = np.random.default_rng(4)
+    classes = BroadPrior(crp_share=0.0)
+    ks = []
+    for _ in range(200):
+        y = draw_partition(rng, classes, 300)
+        k = y.max() + 1
+        ks.append(k)
+        assert np.bincount(y).min() >= 0.5 * 300 * classes.min_share / k     # well above a few points
+        assert y[0] == 0 and set(np.unique(y)) == set(range(k))            # canonical labels
+    assert set(ks) == set(range(classes.k_classes[0], classes.k_classes[1] + 1))
+    crp = [draw_partition(rng, BroadPrior(crp_share=1.0, alpha=(0.2, 0.2)), 50).max() + 1 for _ in range(100)]
+    assert 1 in crp and max(crp) <= BroadPrior().k_max
