@@ -39,6 +39,7 @@ def cluster(path: str, model_name: str = "auto", n_samples: int = 100, seed: int
         "model": est.model_name_, "file": str(path), "n_points": int(len(X)), "dim": int(X.shape[1]),
         "n_samples": n_samples, "seed": seed,
         "labels": est.labels_.tolist(), "log_q": est.log_prob_,
+        "consensus_agreement": est.consensus_agreement_,
         "points": [{"index": i, "cluster": int(c), "probability": float(p), "entropy": float(e),
                     "mate_confidence": float(m)}
                    for i, (c, p, e, m) in enumerate(zip(summary.points.reference, summary.points.probability,

@@ -2,6 +2,7 @@
 
     model = gfncp.load_pretrained("gfncp-mog2d")
     model.greedy(X)                      -> (N,) canonical labels
+    model.consensus(X, n_orders, seed)   -> Consensus: the greedy answer most orders agree on
     model.sample(X, n_samples, seed)     -> Samples(labels (S, N), log_prob (S,))
     model.log_prob(X, labels)            -> float, points taken in X's row order
     model.trace(X, seed)                 -> Trace (per-step record for the animation)
@@ -42,6 +43,14 @@ class DistinctSamples:
     labels: np.ndarray      # (M, N)
     counts: np.ndarray      # (M,) how many of the S samples were this clustering
     log_prob: np.ndarray    # (M,) log q of the clustering under the model
+
+
+@dataclass
+class Consensus:
+    labels: np.ndarray      # (N,) canonical: the decode that agrees best with the others
+    agreement: float        # its mean adjusted Rand index with the other decodes (1 = all the same)
+    decodes: np.ndarray     # (R, N) the greedy answer under each of the R orders
+    orders: np.ndarray      # (R, N) the orders
 
 
 class Clusterer:
@@ -113,6 +122,33 @@ class Clusterer:
         step_labels = res.labels.cpu().numpy()
         return (np.stack([self._to_rows(l, o) for l, o in zip(step_labels, orders)]),
                 res.log_q.cpu().numpy().astype(np.float64))
+
+    def consensus(self, X, n_orders: int = 16, seed: int = 0) -> Consensus:
+        """Greedy decoding under `n_orders` seeded random orders; the answer is the decode with
+        the highest mean adjusted Rand index to the others (the medoid).
+
+        Why: a greedy path depends on the order the points come in, and a table's file order is
+        often sorted by class, an order the models never saw in training (every training set
+        comes in a random order). Feeding random orders and keeping the decode the others agree
+        with most removes that dependence. Measured on the real-data suite (docs/general-pair.md):
+        greedy NMI 0.29 in file order, 0.49 averaged over random orders, 0.65 for the medoid of
+        16 (gfncp-general). Cost: one batched greedy pass of n_orders rows, R^2 label comparisons.
+        """
+        from .metrics import ari
+
+        if n_orders < 1:
+            raise ValueError(f"n_orders must be >= 1, got {n_orders}.")
+        n = len(self.points_tensor(X))
+        rng = np.random.default_rng(seed)
+        orders = np.stack([rng.permutation(n) for _ in range(n_orders)])
+        decodes, _ = self.greedy_orders(X, orders)
+        A = np.eye(n_orders)
+        for i in range(n_orders):
+            for j in range(i + 1, n_orders):
+                A[i, j] = A[j, i] = ari(decodes[i], decodes[j])
+        best = int(np.argmax(A.sum(axis=1)))
+        agreement = float((A[best].sum() - 1.0) / (n_orders - 1)) if n_orders > 1 else 1.0
+        return Consensus(decodes[best].copy(), agreement, decodes, orders)
 
     def beam(self, X, width: int = 5, order=None) -> np.ndarray:
         Xt = self.points_tensor(X)

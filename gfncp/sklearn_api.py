@@ -41,20 +41,26 @@ class GFNCPClustering(ClusterMixin, BaseEstimator):
     ----------
     model : "auto" (default), a shipped model name (gfncp.list_pretrained()) or a Clusterer.
     kind : "gfncp" (default) or "ncp": which twin of the pair "auto" picks.
+    n_orders : greedy decodes, each in its own random order, whose consensus is the answer
+        (Clusterer.consensus: the decode the others agree with most).
     n_samples : posterior samples drawn for the uncertainty attributes.
-    random_state : int seed of the samples.
+    random_state : int seed of the orders and the samples.
 
     Fitted attributes
     -----------------
-    labels_ (N,): the most probable clustering found (greedy decoding or a sample, whichever
-    has the higher log q); log_prob_ its log q; greedy_labels_ (N,) greedy decoding; samples_ (S, N) and sample_log_prob_ (S,);
-    coassignment_ (N, N) posterior probability that two points share a cluster;
-    n_clusters_; model_name_ the model that served the set; pair_ its pair.
+    labels_ (N,): the consensus of `n_orders` greedy decodes in random orders; log_prob_ its
+    log q; consensus_agreement_ its mean adjusted Rand index with the other decodes (1: every
+    order gave the same answer); greedy_labels_ (N,) greedy decoding in the rows' own order;
+    samples_ (S, N) and sample_log_prob_ (S,), drawn in a random order; coassignment_ (N, N)
+    posterior probability that two points share a cluster; n_clusters_; model_name_ the model
+    that served the set; pair_ its pair.
     """
 
-    def __init__(self, model="auto", kind: str = "gfncp", n_samples: int = 100, random_state: int = 0):
+    def __init__(self, model="auto", kind: str = "gfncp", n_orders: int = 16, n_samples: int = 100,
+                 random_state: int = 0):
         self.model = model
         self.kind = kind
+        self.n_orders = n_orders
         self.n_samples = n_samples
         self.random_state = random_state
 
@@ -62,17 +68,16 @@ class GFNCPClustering(ClusterMixin, BaseEstimator):
         X = check_array(X, dtype=np.float64, ensure_min_samples=1)
         if self.n_samples < 1:
             raise ValueError(f"n_samples must be >= 1, got {self.n_samples}.")
+        if self.n_orders < 1:
+            raise ValueError(f"n_orders must be >= 1, got {self.n_orders}.")
         clusterer, pair = resolve_model(self.model, self.kind, X.shape[1])
         Xm = routing.map_to_pair(X, pair) if pair is not None else X
-        greedy = clusterer.greedy(Xm)
-        greedy_lp = clusterer.log_prob(Xm, greedy)
-        s = clusterer.sample(Xm, n_samples=self.n_samples, seed=self.random_state)
-        best = int(np.argmax(s.log_prob))
-        if s.log_prob[best] > greedy_lp:
-            self.labels_, self.log_prob_ = s.labels[best], float(s.log_prob[best])
-        else:
-            self.labels_, self.log_prob_ = greedy, greedy_lp
-        self.greedy_labels_ = greedy
+        agreed = clusterer.consensus(Xm, n_orders=self.n_orders, seed=self.random_state)
+        self.labels_ = agreed.labels
+        self.log_prob_ = clusterer.log_prob(Xm, agreed.labels, order=agreed.orders[0])
+        self.consensus_agreement_ = agreed.agreement
+        self.greedy_labels_ = clusterer.greedy(Xm)
+        s = clusterer.sample(Xm, n_samples=self.n_samples, seed=self.random_state, order=agreed.orders[0])
         self.samples_ = s.labels
         self.sample_log_prob_ = s.log_prob
         self.coassignment_ = coassignment(s.labels)

@@ -51,7 +51,7 @@ def test_unknown_real_table_names_the_choices():
 
 def test_estimator_follows_scikit_learn_conventions(dev_models_dir):
     est = gfncp.GFNCPClustering(n_samples=8, random_state=1)
-    assert est.get_params() == {"model": "auto", "kind": "gfncp", "n_samples": 8, "random_state": 1}
+    assert est.get_params() == {"model": "auto", "kind": "gfncp", "n_orders": 16, "n_samples": 8, "random_state": 1}
     twin = clone(est).set_params(kind="ncp")
     X = load_real("iris").X
     labels = est.fit_predict(X)
@@ -64,6 +64,23 @@ def test_estimator_follows_scikit_learn_conventions(dev_models_dir):
         gfncp.GFNCPClustering().fit(np.array([[0.0, np.nan], [1.0, 2.0]]))
     with pytest.raises(ValueError, match="kind"):
         gfncp.GFNCPClustering(kind="kmeans").fit(X)
+
+
+def test_consensus_of_orders_is_the_medoid_decode(dev_models_dir):
+    """labels_ is one of the greedy decodes (each in its own random order): the one with the
+    highest mean ARI to the others."""
+    from gfncp.metrics import ari
+
+    X = load_real("iris").X
+    est = gfncp.GFNCPClustering(n_orders=6, n_samples=4, random_state=3).fit(X)
+    model = gfncp.load_pretrained(est.model_name_)
+    agreed = model.consensus(gfncp.routing.map_to_pair(X, est.pair_), n_orders=6, seed=3)
+    assert np.array_equal(est.labels_, agreed.labels)
+    assert any(np.array_equal(d, agreed.labels) for d in agreed.decodes)
+    means = [np.mean([ari(a, b) for j, b in enumerate(agreed.decodes) if j != i]) for i, a in enumerate(agreed.decodes)]
+    assert est.consensus_agreement_ == pytest.approx(max(means))
+    with pytest.raises(ValueError, match="n_orders"):
+        gfncp.GFNCPClustering(n_orders=0).fit(X)
 
 
 def test_auto_path_answer_does_not_depend_on_units(dev_models_dir):
