@@ -26,11 +26,13 @@ def test_one_set_through_every_method(dev_models_dir):
     t = load_real("iris")
     rows = np.r_[0:20, 50:70, 100:120]
     out = evaluate_real.evaluate_set(t.X[rows], t.labels[rows], n_samples=4)
-    assert {"GFNCP greedy", "NCP best of 4", "k-means (true K)", "DP-GMM", "BIC-GMM"} <= set(out)
+    assert {"GFNCP consensus", "GFNCP greedy (file order)", "NCP best of 4", "k-means (true K)", "DP-GMM",
+            "BIC-GMM"} <= set(out)
     for r in out.values():
         assert 0.0 <= r["nmi"] <= 1.0 and r["k"] >= 1
     assert out["k-means (true K)"]["k"] == 3
-    assert out["GFNCP best of 4"]["model"] == "gfncp-general"
+    assert out["GFNCP consensus"]["model"] == "gfncp-general" and out["NCP consensus"]["model"] == "ncp-general"
+    assert "uncertainty_auroc" in out["GFNCP consensus"]
     md = evaluate_real.to_markdown({"sets": {"iris": {"shape": [60, 4], "classes": 3, **out}},
                                     "means": {m: {"nmi": r["nmi"], "ari": r["ari"], "one_cluster": 0,
                                                   "uncertainty_auroc": None} for m, r in out.items()},
