@@ -38,12 +38,15 @@ class BroadPrior:
 
     model_dim: int = 16                      # features the network reads (zero-padded)
     dims: tuple[int, int] = (2, 24)          # d uniform on [lo, hi]; d > model_dim is projected
-    alpha: tuple[float, float] = (0.2, 2.0)  # CRP concentration, log-uniform
+    crp_share: float = 0.3                   # sets whose partition is a CRP draw ...
+    alpha: tuple[float, float] = (0.2, 2.0)  # ... with concentration log-uniform here
     k_max: int = 10
-    rebalance_share: float = 0.5             # share of sets whose cluster sizes are re-drawn
+    k_classes: tuple[int, int] = (2, 6)      # the other sets: K uniform here, class-like sizes
+    min_share: float = 0.2                   # class-like sizes: weights mixed with this much uniform
+    rebalance_share: float = 0.5             # CRP sets whose cluster sizes are re-drawn
     rebalance_conc: tuple[float, float] = (0.5, 20.0)  # Dirichlet concentration, log-uniform
-    separation: tuple[float, float] = (2.0, 16.0)       # pairwise centre distance D, log-uniform
-    min_informative: float = 0.34            # centres differ in m ~ U{ceil(this * d)..d} directions
+    separation: tuple[float, float] = (2.5, 20.0)       # pairwise centre distance D, log-uniform
+    min_informative: float = 0.5             # centres differ in m ~ U{ceil(this * d)..d} directions
     scale_spread: float = 0.5                # per-cluster log-scale ~ N(0, tau^2), tau ~ U[0, this]
     max_axis_ratio: float = 6.0              # axis ratio r log-uniform on [1, this]
     shared_rotation_share: float = 0.5       # sets whose clusters share one rotation
@@ -58,8 +61,10 @@ class BroadPrior:
     def describe(self) -> str:
         return (f"Broad prior (gfncp.broad_prior.BroadPrior): d uniform in {self.dims[0]}..{self.dims[1]} "
                 f"(d > {self.model_dim} standardised and projected on {self.model_dim} principal axes); "
-                f"CRP(alpha log-uniform {self.alpha}), K <= {self.k_max}, {self.rebalance_share:.0%} of sets "
-                f"re-balanced by Dirichlet weights; centres in a random number of informative directions, "
+                f"K uniform in {self.k_classes[0]}..{self.k_classes[1]} with Dirichlet sizes (each at least "
+                f"{self.min_share:.0%} of an equal share) in {1 - self.crp_share:.0%} of sets, CRP(alpha log-uniform "
+                f"{self.alpha}), K <= {self.k_max} in the rest; centres in at least {self.min_informative:.0%} of the "
+                f"directions, "
                 f"pairwise distance log-uniform {self.separation} cluster spreads; per-cluster scales, "
                 f"rotations and axis ratios up to {self.max_axis_ratio:g}; Student-t ({self.student_t_share:.0%}) "
                 f"and skewed ({self.skew_share:.0%}) clusters; outliers in {self.outlier_sets_share:.0%} of sets; "
@@ -105,17 +110,33 @@ def _cluster_points(rng, prior: BroadPrior, n_k: int, d: int, rot: np.ndarray) -
     return (z * axes) @ rot.T
 
 
+def draw_partition(rng: np.random.Generator, prior: BroadPrior, n_points: int) -> np.ndarray:
+    """Canonical labels (n_points,) of one set, in a uniformly random order.
+
+    Most sets look like the labelled tables people cluster: K uniform in `k_classes`, sizes
+    from Dirichlet weights kept away from zero (no class of one point). The rest are CRP
+    draws, which bring one-cluster sets, many small clusters and sizes that grow with N."""
+    if rng.random() < prior.crp_share:
+        labels = _crp_rows_k(1, n_points, _log_uniform(rng, prior.alpha), rng, 1, prior.k_max)[0]
+        if rng.random() < prior.rebalance_share:
+            labels = _rebalance(labels, rng, _log_uniform(rng, prior.rebalance_conc))
+        return canonical_labels(labels)
+    k = min(int(rng.integers(prior.k_classes[0], prior.k_classes[1] + 1)), n_points)
+    w = rng.dirichlet(np.full(k, _log_uniform(rng, prior.rebalance_conc)))
+    w = (1.0 - prior.min_share) * w + prior.min_share / k
+    labels = rng.choice(k, size=n_points, p=w)
+    labels[rng.choice(n_points, size=k, replace=False)] = np.arange(k)   # no cluster empty
+    return canonical_labels(labels)
+
+
 def draw_set(rng: np.random.Generator, prior: BroadPrior, n_points: int,
              labels: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """One table from the prior: X (n_points, d) in arbitrary units, labels (n_points,).
 
-    labels: a partition to use instead of drawing one (the batch draws them together)."""
+    labels: a partition to use instead of drawing one (draw_partition)."""
     d = int(rng.integers(prior.dims[0], prior.dims[1] + 1))
     if labels is None:
-        alpha = _log_uniform(rng, prior.alpha)
-        labels = _crp_rows_k(1, n_points, alpha, rng, 1, prior.k_max)[0]
-    if rng.random() < prior.rebalance_share:
-        labels = canonical_labels(_rebalance(labels, rng, _log_uniform(rng, prior.rebalance_conc)))
+        labels = draw_partition(rng, prior, n_points)
     k = int(labels.max()) + 1
     # Centres: differences only in m informative directions, typical pairwise distance D.
     m = int(rng.integers(max(1, int(np.ceil(prior.min_informative * d))), d + 1))
@@ -160,14 +181,12 @@ def broad_batch(batch_size: int, n_points: int, rng: np.random.Generator,
     """A training batch: every row its own table (dimension, partition, shapes, units) in
     the model's input space. Returns X float32 (B, N, model_dim), labels int64 (B, N).
 
-    The rows' points come in the order the CRP drew them, a uniformly random order (the
-    CRP label sequence is exchangeable); re-balanced rows keep that order too."""
-    alphas = _log_uniform(rng, prior.alpha, size=batch_size)
+    The rows' points come in the order their labels were drawn, a uniformly random order
+    (CRP label sequences and i.i.d. draws are exchangeable)."""
     X = np.zeros((batch_size, n_points, prior.model_dim), dtype=np.float32)
     y = np.zeros((batch_size, n_points), dtype=np.int64)
     for b in range(batch_size):
-        labels = _crp_rows_k(1, n_points, alphas[b], rng, 1, prior.k_max)[0]
-        Xb, yb = draw_set(rng, prior, n_points, labels)
+        Xb, yb = draw_set(rng, prior, n_points)
         X[b] = to_model_space(Xb, prior.model_dim)
         y[b] = yb
     return X, y

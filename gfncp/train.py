@@ -104,7 +104,7 @@ def preset(name: str, kind: str) -> TrainConfig:
         # Real tables: the broad prior (gfncp.broad_prior), every set standardised per
         # feature inside the network, so units never matter.
         cfg = TrainConfig(preset=name, kind=kind, objective=objective, dataset="broad", dim=16,
-                          n_min=10, n_max=300, k_max=10, iters=8000, fm_warmup=0.3,
+                          n_min=10, n_max=300, k_max=10, iters=10000, fm_warmup=0.3,
                           sigma=float("nan"), lam=float("nan"), alpha=float("nan"),
                           network=NetworkConfig(x_dim=16, h_dim=128, g_dim=256, hidden=128, depth=4,
                                                 center="standardize"))
