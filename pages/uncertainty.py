@@ -84,7 +84,9 @@ n_samples = c1.select_slider("Posterior samples S", options=[10, 20, 50, 100, 20
                              help="Ancestral samples from the model's sequential policy (all equally weighted).")
 seed = int(c2.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key="unc_seed"))
 ref_mode = c3.radio("Reference clustering", list(REFERENCES), key="unc_ref", horizontal=True,
-                    help="The clustering that per-point uncertainty is expressed against.")
+                    help="The clustering that per-point uncertainty is expressed against. Consensus of orders: "
+                         "greedy decoding in 16 random orders, the answer the others agree with most (what "
+                         "GFNCPClustering returns). Greedy: one pass in the rows' own order.")
 ref_key = REFERENCES[ref_mode]
 with_ncp = c4.checkbox("Also sample NCP for comparison", key="unc_ncp")
 with_reward = c5.checkbox("GFNCP's reward posterior p_R", key="unc_reward",

@@ -118,3 +118,16 @@ def test_order_invariance_hand_orders_side_by_side(app_frame_test):
     assert [w.value for w in at.warning if "appears twice" in w.value]
     # reversed and typed 7..0 are the same order: the same log q
     assert table.iloc[1]["GFNCP log q (fixed clustering)"] == table.iloc[2]["GFNCP log q (fixed clustering)"]
+
+
+def test_real_table_uncertainty_defaults_to_the_consensus_answer(app_frame_test):
+    """Iris comes sorted by species; the Uncertainty page's default reference is the consensus
+    of greedy decodes in random orders (GFNCPClustering's answer), which finds more than one
+    cluster, and its samples are drawn in a random order."""
+    at = app_frame_test
+    at.query_params.update({"data": "real", "name": "iris"})
+    at.switch_page(str(REPO / "pages/uncertainty.py")).run()
+    _clean(at)
+    assert at.radio(key="unc_ref").value == "consensus of orders"
+    clusters = next(m for m in at.metric if m.label == "Clusters in the reference")
+    assert int(clusters.value) >= 2

@@ -60,7 +60,7 @@ def _settings(truth_known: bool) -> dict:
     return dict(
         n_orders=int(ss.get("inv_n_orders", DEFAULT_ORDERS)), order_seed=int(ss.get("inv_seed", DEFAULT_SEED)),
         scored=scored, n_samples=int(ss.get("unc_S", DEFAULT_SAMPLES)), sample_seed=int(ss.get("unc_seed", 0)),
-        reference=REFERENCES.get(ss.get("unc_ref"), "mode"), with_ncp=bool(ss.get("unc_ncp", False)),
+        reference=REFERENCES.get(ss.get("unc_ref"), next(iter(REFERENCES.values()))), with_ncp=bool(ss.get("unc_ncp", False)),
         sweeps=int(ss.get("unc_sweeps", DEFAULT_SWEEPS)), burn_in=int(ss.get("unc_burn", DEFAULT_BURN_IN)),
     )
 

@@ -195,16 +195,24 @@ def _agreement(data_key: str, model_name: str, n_orders: int, seed: int, _label_
 # -- uncertainty -------------------------------------------------------------------------------
 
 DEFAULT_SAMPLES = 100
-REFERENCES = {"most probable sample": "mode", "greedy": "greedy"}
+# The first is the default: the library's own answer (GFNCPClustering), steady where a single
+# greedy pass or the most probable sample is not (docs/general-pair.md).
+REFERENCES = {"consensus of orders": "consensus", "most probable sample": "mode", "greedy": "greedy"}
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def posterior_summary(data_key: str, model_name: str, n_samples: int, seed: int, reference: str, _model, _X):
     """S ancestral samples of one model and their summary (per point, per pair, K), with the
-    seconds spent sampling and summarising. reference: "mode" or "greedy"."""
+    seconds spent sampling and summarising. reference: "consensus", "mode" or "greedy".
+
+    The samples are drawn with the points in a random order (seeded by `seed`), the kind of order
+    the models were trained on: a table's own row order is often sorted by class."""
     t0 = time.perf_counter()
-    samples = _model.sample(_X, n_samples, seed)
-    ref = _model.greedy(_X) if reference == "greedy" else None
+    samples = _model.sample(_X, n_samples, seed, order=np.random.default_rng(seed).permutation(len(_X)))
+    if reference == "consensus":
+        ref = _model.consensus(_X, seed=seed).labels
+    else:
+        ref = _model.greedy(_X) if reference == "greedy" else None
     t1 = time.perf_counter()
     summary = post.summarize(samples.labels, samples.log_prob, reference=ref)
     t2 = time.perf_counter()
