@@ -239,6 +239,20 @@ def summarize(labels, log_prob, reference=None, n_top: int = 8) -> PosteriorSumm
     return PosteriorSummary(len(z), C, points, k_posterior(z), top_clusterings(z, log_prob, n_top))
 
 
+def sample_and_summarize(model, X, n_samples: int, seed: int, reference: str = "consensus") -> PosteriorSummary:
+    """What the Uncertainty page shows for one model: S samples drawn with the points in a random
+    order (seeded by `seed`: the kind of order the models were trained on, where a table's own
+    row order is often sorted by class) and their summary against a reference clustering:
+    "consensus" (model.consensus: the greedy decode that 16 random orders agree with most, the
+    library's answer), "greedy" (one pass in the rows' order) or "mode" (the most probable sample)."""
+    if reference not in ("consensus", "greedy", "mode"):
+        raise ValueError(f"reference must be 'consensus', 'greedy' or 'mode', got {reference!r}.")
+    samples = model.sample(X, n_samples, seed, order=np.random.default_rng(seed).permutation(len(X)))
+    ref = {"consensus": lambda: model.consensus(X, seed=seed).labels, "greedy": lambda: model.greedy(X),
+           "mode": lambda: None}[reference]()
+    return summarize(samples.labels, samples.log_prob, reference=ref)
+
+
 def reference_order(reference, within=None, max_points: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Point order for a co-assignment heatmap: by reference cluster, and inside a cluster
     by decreasing `within` (e.g. mate confidence) when given, else by index.

@@ -5,7 +5,7 @@
 - Step through: trace for N=200;
 - Order invariance: R=50 orders x 2 models at N=100 (greedy under every order + log q of one
   clustering under every order);
-- Uncertainty: S=100 samples + all statistics at N=500; UMAP first fit on 2,000 x 64, then
+- Uncertainty: S=100 samples, the consensus reference and all statistics at N=500; UMAP first fit on 2,000 x 64, then
   the same call again through a cache (as the page does with st.cache_data).
 
 Prints each timing and rewrites the `page-targets` table of docs/performance.md with them
@@ -48,11 +48,10 @@ def measure() -> list:
 
     X500, _ = data.make_mog(500, seed=3)
 
-    def uncertainty():
-        s = g.sample(X500, n_samples=100, seed=0)
-        return posterior.summarize(s.labels, s.log_prob)
+    def uncertainty():      # what the page computes (gfncp/ui/studies.py), with its default reference
+        return posterior.sample_and_summarize(g, X500, n_samples=100, seed=0, reference="consensus")
 
-    timed(rows, "100 samples + all statistics, N=500 (Uncertainty page)", uncertainty)
+    timed(rows, "100 samples + consensus reference + all statistics, N=500 (Uncertainty page)", uncertainty)
 
     Xd = np.vstack(data.digits_split("train")[0:1] + data.digits_split("test")[0:1])   # all 1797 digits
     Xu = np.vstack([Xd, Xd[:203] + np.random.default_rng(0).normal(0, 0.02, (203, 64))])    # 2000 x 64

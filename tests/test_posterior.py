@@ -208,3 +208,21 @@ def test_model_partition_distribution_sums_to_one(dev_models_dir, name):
     np.testing.assert_allclose(dist.log_probs, [brute[row.tobytes()] for row in dist.labels], atol=2e-3)
     with pytest.raises(ValueError):
         model_partition_distribution(model, np.zeros((10, model.dim)))
+
+
+def test_sample_and_summarize_references(dev_models_dir):
+    """The Uncertainty page's computation: samples in a seeded random order (the same seed gives
+    the same summary), against the consensus, greedy or most-probable-sample reference."""
+    import gfncp
+    from gfncp import data
+    from gfncp.posterior import sample_and_summarize
+
+    gfn = gfncp.load_pretrained("gfncp-mog2d")
+    X, _ = data.make_mog(40, seed=2)
+    a = sample_and_summarize(gfn, X, 12, seed=5)
+    b = sample_and_summarize(gfn, X, 12, seed=5)
+    assert np.array_equal(a.reference, b.reference) and np.allclose(a.coassignment, b.coassignment)
+    assert np.array_equal(a.reference, gfn.consensus(X, seed=5).labels)
+    assert np.array_equal(sample_and_summarize(gfn, X, 12, seed=5, reference="greedy").reference, gfn.greedy(X))
+    with pytest.raises(ValueError, match="reference"):
+        sample_and_summarize(gfn, X, 12, seed=5, reference="best")

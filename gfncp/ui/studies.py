@@ -202,22 +202,13 @@ REFERENCES = {"consensus of orders": "consensus", "most probable sample": "mode"
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def posterior_summary(data_key: str, model_name: str, n_samples: int, seed: int, reference: str, _model, _X):
-    """S ancestral samples of one model and their summary (per point, per pair, K), with the
-    seconds spent sampling and summarising. reference: "consensus", "mode" or "greedy".
-
-    The samples are drawn with the points in a random order (seeded by `seed`), the kind of order
-    the models were trained on: a table's own row order is often sorted by class."""
+    """gfncp.posterior.sample_and_summarize (S samples in a seeded random order, their summary
+    against the reference: "consensus", "mode" or "greedy") and the seconds it took."""
     t0 = time.perf_counter()
-    samples = _model.sample(_X, n_samples, seed, order=np.random.default_rng(seed).permutation(len(_X)))
-    if reference == "consensus":
-        ref = _model.consensus(_X, seed=seed).labels
-    else:
-        ref = _model.greedy(_X) if reference == "greedy" else None
-    t1 = time.perf_counter()
-    summary = post.summarize(samples.labels, samples.log_prob, reference=ref)
-    t2 = time.perf_counter()
+    summary = post.sample_and_summarize(_model, _X, n_samples, seed, reference)
+    seconds = time.perf_counter() - t0
     summary.coassignment = summary.coassignment.astype(np.float32)   # half the memory in the cache
-    return summary, t1 - t0, t2 - t1
+    return summary, seconds
 
 
 # -- order consistency: neutral measures, the reward's order-free posterior ------------------------
