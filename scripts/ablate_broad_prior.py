@@ -86,10 +86,11 @@ def rescore(name: str) -> dict:
         scores = {set_name: float(nmi(y, answer(X))) for set_name, X, y in real_sets()}
         held = [make_broad(150, seed=10_000 + i) for i in range(HELD_OUT)]
         prior_nmi = float(np.mean([nmi(y, answer(X)) for X, y in held]))
-    seconds = out / "seconds.txt"
+    seconds = out / "seconds.txt"          # (else the training log's own clock)
     result = dict(name=name, removed=what, overrides={k: list(v) if isinstance(v, tuple) else v
                                                       for k, v in overrides.items()},
-                  iters=cfg.iters, seconds=float(seconds.read_text()) if seconds.exists() else None,
+                  iters=cfg.iters,
+                  seconds=float(seconds.read_text()) if seconds.exists() else train.read_log(out / "log.csv")[-1]["seconds"],
                   real=scores, real_mean=float(np.mean(list(scores.values()))), prior_nmi=prior_nmi)
     (out / "result.json").write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps(result, indent=1))
