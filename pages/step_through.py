@@ -169,6 +169,10 @@ except od.OrderError as err:
     st.error(f"{err} Meanwhile the points are fed in the data's row order.", icon=":material/error:")
     kind, order = "data", np.arange(N)
 order_key = tuple(int(i) for i in order)
+if kind == "data" and ds.source in ("real", "upload"):
+    st.caption(":material/info: A table's rows are often stored sorted by class, an order the models never saw "
+               "in training (every training set came in a random order), and a greedy pass can then stay in one "
+               "cluster. Choose a random order to see the kind of order they know.")
 
 # traces (computed once per data set, model, order, decoding and seed) --------------------------------
 follow_ncp = compare and path_label == "NCP's choices"
