@@ -40,7 +40,7 @@ from gfncp.runtime import configure_torch  # noqa: E402
 # name -> (what is taken out, BroadPrior overrides)
 ABLATIONS = {
     "full": ("nothing (the shipped prior)", {}),
-    "crp-only": ("class-like partitions (every set a CRP draw, as in the first version)", dict(crp_share=1.0)),
+    "crp-only": ("class-like partitions (every set a CRP draw, as in the previous version)", dict(crp_share=1.0)),
     "isotropic": ("full covariances (no rotations, axis ratio 1)", dict(max_axis_ratio=1.0)),
     "gaussian": ("non-Gaussian clusters, outliers and rounding",
                  dict(student_t_share=0.0, skew_share=0.0, outlier_sets_share=0.0, rounded_sets_share=0.0)),
@@ -111,7 +111,7 @@ def report() -> str:
     iters = sorted({r["iters"] for r in results})
     text = (f"{doc_blocks.provenance('python scripts/ablate_broad_prior.py --report')} Each row: an NCP "
             f"trained for {', '.join(map(str, iters))} iterations (general preset, likelihood only) on the prior "
-            "with one ingredient taken out; greedy NMI on the real suite (gfncp.evaluate_real) and on held-out "
+            "with one ingredient taken out; NMI on the real suite (gfncp.evaluate_real) and on held-out "
             "sets of the full prior, both through the default path's consensus decoding. One seed each: differences of a few hundredths are noise.\n\n" + table)
     doc_blocks.replace_block(BLOCK, text, DOC)
     return text
