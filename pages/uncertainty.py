@@ -178,7 +178,7 @@ metric(row, "Uncertain points", f"{100 * n_unsure / N:.0f}%",
 metric(row, "Time", f"{t_s:.2f} s", help=f"{n_samples} samples, the reference clustering and all statistics "
                                          "(first computation; cached afterwards).")
 
-left, right = st.columns([5, 2])
+left, right = st.columns([2, 1])
 with left:
     if ds.dim > 2:
         method = st.radio("Projection", ["PCA", "UMAP"], horizontal=True, key="unc_proj",
@@ -225,14 +225,14 @@ with right:
     worst = np.argsort(-shown.entropy, kind="stable")[:12]
     # Static tables on this page: the interactive data grid's code (1.2 MB of JavaScript) would add
     # ~0.25 s to a first visit (scripts/browser_floor.py measures the same for a bare page).
-    # One-word headers: the column is narrow in a 1024-px window.
+    # Three narrow columns: the column is about 180 px wide in a 1024-px window (entropy, the
+    # ranking, is in the scatter's colours and hover).
     st.table(pd.DataFrame({
         "point": worst,
         "cluster": [figs.cluster_name(int(k), shown.unmatched) for k in shown.most_probable[worst]],
         "P": [f"{p:.2f}" for p in shown.probability[worst]],
-        "H": [f"{e:.2f}" for e in shown.entropy[worst]],
     }).set_index("point"))
-    st.caption("cluster: the point's most likely reference cluster, P its probability; H: entropy (nats).")
+    st.caption("The 12 points of highest entropy; cluster: the most likely reference cluster, P its probability.")
 
 # -- 2. pairs and K -------------------------------------------------------------------------------
 st.header("2 · Which points go together, and how many clusters?")
