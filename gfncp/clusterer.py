@@ -130,9 +130,10 @@ class Clusterer:
         Why: a greedy path depends on the order the points come in, and a table's file order is
         often sorted by class, an order the models never saw in training (every training set
         comes in a random order). Feeding random orders and keeping the decode the others agree
-        with most removes that dependence. Measured on the real-data suite (docs/general-pair.md):
-        greedy NMI 0.29 in file order, 0.49 averaged over random orders, 0.65 for the medoid of
-        16 (gfncp-general). Cost: one batched greedy pass of n_orders rows, R^2 label comparisons.
+        with most removes that dependence. Measured on the real-data suite with gfncp-general
+        (`python scripts/decoding_real.py`, docs/general-pair.md): NMI 0.29 for one greedy pass in
+        file order, 0.53 in one random order, 0.64 for the medoid of 16. Cost: one batched greedy
+        pass of n_orders rows and n_orders^2 / 2 label comparisons.
         """
         from .metrics import ari
 
