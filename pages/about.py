@@ -49,7 +49,7 @@ st.info("How far the shipped models are from that ideal is measured, not assumed
         "residual as a spread over orders, and on sets of up to 8 points compares the whole distribution over "
         "clusterings order by order, on any data set. In this release, on 2-D mixtures GFNCP's probability of "
         "the same clustering moves about half as much with the order as NCP's (lower on about three test sets "
-        "in four), but over all partitions of 7 points its distribution moves as much as NCP's, and on 16-D "
+        "in four), but over all partitions of 7 points its distribution moves a little more than NCP's, and on 16-D "
         "mixtures NCP's moves less. GFNCP's reward posterior p_R = R / Z, which does not depend on the order at "
         "all, is shown beside q on the Order-invariance and Uncertainty pages. The README's results tables "
         "have the numbers.")
@@ -86,7 +86,8 @@ if rows:
     table = pd.DataFrame([{k: ("—" if v is None else formats[k].format(v)) if k in formats else v
                            for k, v in row.items()} for row in rows]).set_index("model")
     st.table(table.drop(columns="kind").rename(columns=short))
-    st.caption("From the model cards: NMI / ARI of greedy clustering on held-out sets and *log q std*, the "
+    st.caption("From the model cards: NMI / ARI of greedy clustering on held-out sets (for the general pair: "
+               "its consensus answer on the real-data suite) and *log q std*, the "
                "typical standard deviation of log q across input orders (lower = more order-invariant), once "
                "the evaluation has written them; *val NMI*, the validation NMI logged at the end of training. "
                "Every card also records the command that reproduces its model.")
