@@ -42,3 +42,13 @@ def test_dimension_mapping_is_named():
 def test_digits_model_on_other_data():
     notes = training_range_notes(_ds(50, 64, source="upload"), 64, DIGITS, "gfncp-digits")
     assert notes == ["gfncp-digits was trained on 8x8 digit images (pixel values 0–1), not on this kind of data"]
+
+
+def test_general_pair_saw_its_mapping_in_training():
+    """The general pair was trained on tables of 2 to 24 features mapped to 16 as uploads are:
+    a 4-D or 20-D table is inside its range; a 64-D one is projected beyond it."""
+    card = {"training": {"dataset": "broad", "dim": 16, "n_min": 10, "n_max": 300}, "broad_prior": {"dims": [2, 24]}}
+    assert training_range_notes(_ds(150, 4, source="real"), 16, card, "gfncp-general") == []
+    assert training_range_notes(_ds(150, 20, source="upload"), 16, card, "gfncp-general") == []
+    wide = training_range_notes(_ds(150, 64, source="upload"), 16, card, "gfncp-general")
+    assert len(wide) == 1 and wide[0].startswith("the 64-D set is projected onto its first 16 principal axes")

@@ -27,7 +27,9 @@ def training_range_notes(ds, model_dim: int, card: dict, name: str = "the model"
                      "so here it extrapolates")
     elif n_min is not None and ds.n < n_min:
         notes.append(f"this set has {ds.n} points; {name} was trained on sets of {n_min}–{n_max} points")
-    if ds.dim != model_dim:
+    trained_dims = ((card or {}).get("broad_prior") or {}).get("dims")   # the general pair saw these, mapped alike
+    mapped_in_training = trained_dims is not None and trained_dims[0] <= ds.dim <= trained_dims[1]
+    if ds.dim != model_dim and not mapped_in_training:
         if ds.dim < model_dim:
             notes.append(f"the {ds.dim}-D set is zero-padded to the {model_dim} dimensions {name} reads")
         else:
