@@ -248,8 +248,11 @@ def sample_and_summarize(model, X, n_samples: int, seed: int, reference: str = "
     if reference not in ("consensus", "greedy", "mode"):
         raise ValueError(f"reference must be 'consensus', 'greedy' or 'mode', got {reference!r}.")
     samples = model.sample(X, n_samples, seed, order=np.random.default_rng(seed).permutation(len(X)))
-    ref = {"consensus": lambda: model.consensus(X, seed=seed).labels, "greedy": lambda: model.greedy(X),
-           "mode": lambda: None}[reference]()
+    ref = None                                    # "mode": summarize picks the most probable sample
+    if reference == "consensus":
+        ref = model.consensus(X, seed=seed).labels
+    elif reference == "greedy":
+        ref = model.greedy(X)
     return summarize(samples.labels, samples.log_prob, reference=ref)
 
 

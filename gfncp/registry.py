@@ -59,17 +59,22 @@ def model_device(device: str | None = None) -> torch.device:
     return resolve_device(device or os.environ.get("GFNCP_DEVICE", "cpu").strip().lower() or "cpu")
 
 
-def load_network(name: str, models_dir: Path | None = None, device: str | None = None) -> tuple[SetNetwork, dict]:
-    models_dir = models_folder(models_dir)
-    card = read_card(name, models_dir)
-    net = SetNetwork(NetworkConfig.from_dict(card["network"]))
-    state = torch.load(Path(models_dir) / f"{name}.pt", map_location="cpu", weights_only=True)
+def _ready_network(network_config: dict, state: dict, device: str | None) -> SetNetwork:
+    """A network built from its config with `state` loaded, on its device, in eval mode, frozen."""
+    net = SetNetwork(NetworkConfig.from_dict(network_config))
     net.load_state_dict(state)
     net.to(model_device(device))
     net.eval()
     for p in net.parameters():
         p.requires_grad_(False)
-    return net, card
+    return net
+
+
+def load_network(name: str, models_dir: Path | None = None, device: str | None = None) -> tuple[SetNetwork, dict]:
+    models_dir = models_folder(models_dir)
+    card = read_card(name, models_dir)
+    state = torch.load(Path(models_dir) / f"{name}.pt", map_location="cpu", weights_only=True)
+    return _ready_network(card["network"], state, device), card
 
 
 def load_pretrained(name: str, models_dir: Path | None = None, device: str | None = None):
@@ -78,3 +83,18 @@ def load_pretrained(name: str, models_dir: Path | None = None, device: str | Non
 
     net, card = load_network(name, models_dir, device)
     return Clusterer(net, kind=card["kind"], name=name, card=card)
+
+
+def load_run(run_dir, checkpoint: str = "checkpoint.pt", device: str | None = None):
+    """A training run's checkpoint (run_dir/checkpoint.pt beside its config.json) as a ready
+    clusterer named after the run; its card holds the run's config ("training") and the
+    checkpoint's "iteration". For looking at runs in progress (scripts/probe_real.py, ...)."""
+    from .checkpoint import load
+    from .clusterer import Clusterer
+
+    run_dir = Path(run_dir)
+    config = json.loads((run_dir / "config.json").read_text())
+    ckpt = load(run_dir / checkpoint)
+    net = _ready_network(config["network"], ckpt["model"], device)
+    return Clusterer(net, kind=config["kind"], name=run_dir.name,
+                     card={"training": config, "iteration": ckpt["iteration"]})

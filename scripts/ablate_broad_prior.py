@@ -30,11 +30,9 @@ sys.path.insert(0, str(ROOT))
 
 from gfncp import doc_blocks, routing, train  # noqa: E402
 from gfncp.broad_prior import BroadPrior, make_broad  # noqa: E402
-from gfncp.checkpoint import load as load_checkpoint  # noqa: E402
-from gfncp.clusterer import Clusterer  # noqa: E402
 from gfncp.evaluate_real import real_sets  # noqa: E402
 from gfncp.metrics import nmi  # noqa: E402
-from gfncp.network import NetworkConfig, SetNetwork  # noqa: E402
+from gfncp.registry import load_run  # noqa: E402
 from gfncp.runtime import configure_torch  # noqa: E402
 
 # name -> (what is taken out, BroadPrior overrides)
@@ -74,10 +72,7 @@ def rescore(name: str) -> dict:
     Clusterer.consensus) on the real suite and on held-out sets of the full prior."""
     what, overrides = ABLATIONS[name]
     out = run_dir(name)
-    cfg = train.config_from_dict(json.loads((out / "config.json").read_text()))
-    net = SetNetwork(NetworkConfig.from_dict(cfg.network.to_dict()))
-    net.load_state_dict(load_checkpoint(out / "checkpoint.pt")["model"])
-    model = Clusterer(net.eval(), "ncp", f"ablate-{name}")
+    model = load_run(out)
 
     def answer(X):
         return model.consensus(routing.map_to_pair(X, routing.GENERAL)).labels
@@ -89,7 +84,7 @@ def rescore(name: str) -> dict:
     seconds = out / "seconds.txt"          # (else the training log's own clock)
     result = dict(name=name, removed=what, overrides={k: list(v) if isinstance(v, tuple) else v
                                                       for k, v in overrides.items()},
-                  iters=cfg.iters,
+                  iters=model.card["training"]["iters"],
                   seconds=float(seconds.read_text()) if seconds.exists() else train.read_log(out / "log.csv")[-1]["seconds"],
                   real=scores, real_mean=float(np.mean(list(scores.values()))), prior_nmi=prior_nmi)
     (out / "result.json").write_text(json.dumps(result, indent=1) + "\n")

@@ -64,7 +64,7 @@ def decodings(model, Z: np.ndarray) -> dict[str, np.ndarray | list[np.ndarray]]:
         f"co-assignment of {R} greedy decodes, average linkage": linkage_cut(coassignment(decodes)),
         f"co-assignment of {S} samples, average linkage": linkage_cut(C),
         "Dahl's sample (closest to the samples' co-assignment)":
-            labels[int(np.argmin([((l[:, None] == l[None, :]) - C).__pow__(2).sum() for l in labels]))],
+            labels[int(np.argmin([(((l[:, None] == l[None, :]) - C) ** 2).sum() for l in labels]))],
         f"highest log q among the {R} decodes": decodes[int(np.argmax(scored))],
         f"most probable of the {R} decodes and {S} samples": pool[int(np.argmax(pool_lq))],
     }

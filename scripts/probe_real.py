@@ -14,25 +14,17 @@ import numpy as np
 import torch
 
 from gfncp import data, routing
-from gfncp.checkpoint import load as load_checkpoint
-from gfncp.clusterer import Clusterer
 from gfncp.metrics import nmi
-from gfncp.network import NetworkConfig, SetNetwork
 from gfncp.real_data import REAL_SETS, load_real
+from gfncp.registry import load_run
 from gfncp.runtime import configure_torch
-from gfncp.train import config_from_dict
 
 DIGITS_PROBES = ((150, 3, 11), (200, 5, 12))     # (N, classes, seed), test split
 
 
 def probe(run_dir: Path) -> None:
-    import json
-
-    cfg = config_from_dict(json.loads((run_dir / "config.json").read_text()))
-    ckpt = load_checkpoint(run_dir / "checkpoint.pt")
-    net = SetNetwork(NetworkConfig.from_dict(cfg.network.to_dict()))
-    net.load_state_dict(ckpt["model"])
-    model = Clusterer(net.eval(), cfg.kind, run_dir.name)
+    model = load_run(run_dir)
+    it = model.card["iteration"]
     sets = [(name, load_real(name).X, load_real(name).labels) for name in REAL_SETS]
     for n, k, seed in DIGITS_PROBES:
         X, y = data.make_digits_task(n, n_classes=k, split="test", seed=seed)
@@ -43,10 +35,10 @@ def probe(run_dir: Path) -> None:
             Z = routing.map_to_pair(X, routing.GENERAL)
             labels, file_order = model.consensus(Z).labels, model.greedy(Z)
             scores.append((nmi(y, labels), nmi(y, file_order)))
-            print(f"{run_dir.name} it {ckpt['iteration']}: {name} NMI {scores[-1][0]:.3f} (K={labels.max() + 1}); "
+            print(f"{run_dir.name} it {it}: {name} NMI {scores[-1][0]:.3f} (K={labels.max() + 1}); "
                   f"greedy in file order {scores[-1][1]:.3f} (K={file_order.max() + 1})", flush=True)
     mean = np.mean(scores, axis=0)
-    print(f"{run_dir.name} it {ckpt['iteration']}: mean {mean[0]:.3f} (consensus of orders, the default path), "
+    print(f"{run_dir.name} it {it}: mean {mean[0]:.3f} (consensus of orders, the default path), "
           f"{mean[1]:.3f} (greedy in file order) over {len(scores)} sets")
 
 

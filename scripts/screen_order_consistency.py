@@ -23,7 +23,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -31,9 +30,9 @@ from gfncp import data, list_pretrained, load_pretrained  # noqa: E402
 from gfncp import invariance as inv  # noqa: E402
 from gfncp.clusterer import Clusterer  # noqa: E402
 from gfncp.metrics import nmi, total_variation  # noqa: E402
-from gfncp.network import NetworkConfig, SetNetwork  # noqa: E402
 from gfncp.model_distribution import model_partition_distribution  # noqa: E402
 from gfncp.references import exact_posterior  # noqa: E402
+from gfncp.registry import load_run  # noqa: E402
 from gfncp.reward_posterior import exact_reward_posterior  # noqa: E402
 from gfncp.runtime import configure_torch  # noqa: E402
 
@@ -42,12 +41,7 @@ def load(path: str) -> Clusterer:
     """A shipped model by name, or a run's checkpoint.pt with its config.json."""
     if not Path(path).exists() and path in list_pretrained():
         return load_pretrained(path)
-    cfg = json.loads((Path(path).parent / "config.json").read_text())
-    net = SetNetwork(NetworkConfig.from_dict(cfg["network"]))
-    net.load_state_dict(torch.load(path, weights_only=True)["model"])
-    for p in net.parameters():
-        p.requires_grad_(False)
-    return Clusterer(net.eval(), cfg["kind"], name=Path(path).parent.name)
+    return load_run(Path(path).parent, checkpoint=Path(path).name)
 
 
 def measure(model: Clusterer, ref_greedy, sets30, orders30, sets7, orders7, sets100) -> dict:

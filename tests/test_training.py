@@ -143,6 +143,18 @@ def test_checkpoint_round_trip_weights_only(tiny_runs, tmp_path):
     assert model.log_prob(X, np.zeros(25, dtype=int)) == pytest.approx(expected, abs=1e-5)
 
 
+def test_a_run_directory_loads_as_a_clusterer(tiny_runs):
+    """registry.load_run: the run's last checkpoint, its kind and iteration, the same answers."""
+    cfg, net, run_dir = tiny_runs["ncp"]
+    model = registry.load_run(run_dir)
+    assert model.kind == "ncp" and model.name == run_dir.name and model.card["iteration"] == cfg.iters
+    assert not any(p.requires_grad for p in model.net.parameters())
+    X, _ = gfncp.data.make_mog(25, seed=1)
+    with torch.no_grad():
+        expected = gfncp.Clusterer(net.eval(), "ncp").log_prob(X, np.zeros(25, dtype=int))
+    assert model.log_prob(X, np.zeros(25, dtype=int)) == pytest.approx(expected, abs=1e-5)
+
+
 @pytest.mark.parametrize("name", SHIPPED)
 def test_shipped_models_load_and_cards_match_weights(name):
     assert name in gfncp.list_pretrained(), f"{name} is not shipped in assets/models/"
